@@ -1,0 +1,1 @@
+"""Plotting helpers of the chapters, one module per area (matplotlib only, no state)."""
