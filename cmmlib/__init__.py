@@ -28,8 +28,11 @@ _SUBMODULES = (
     "langevin",
     "metrics",
     "model",
+    "monge_ampere",
     "onedim",
     "plotting",
+    "potentials",
+    "validation",
 )
 
 __all__ = [*_SUBMODULES, "load"]
