@@ -24,7 +24,6 @@ _SUBMODULES = (
     "dual",
     "gaussian",
     "icnn",
-    "inpaint",
     "langevin",
     "metrics",
     "model",

@@ -47,6 +47,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import gaussian
+
 ACTIVATIONS = ("elu", "softplus")
 INITS = ("identity", "gaussian")
 
@@ -148,42 +150,6 @@ class ICNN(nn.Module):
         return quad + z @ jnp.abs(out)
 
 
-def _psd_power(cov: np.ndarray, power: float) -> np.ndarray:
-    vals, vecs = np.linalg.eigh(cov)
-    return (vecs * vals**power) @ vecs.T
-
-
-def _check_gaussian(mean: Any, cov: Any, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    if mean is None or cov is None:
-        raise ValueError('init="gaussian" needs both mean and cov')
-    mean = np.asarray(mean, dtype=np.float64)
-    cov = np.asarray(cov, dtype=np.float64)
-    if mean.shape != (dim,):
-        raise ValueError(f"mean must have shape ({dim},), got {mean.shape}")
-    if cov.shape != (dim, dim):
-        raise ValueError(f"cov must have shape ({dim}, {dim}), got {cov.shape}")
-    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
-        raise ValueError("mean and cov must be finite")
-    if not np.allclose(cov, cov.T, atol=1e-8 * max(1.0, np.abs(cov).max())):
-        raise ValueError("cov must be symmetric")
-    if np.linalg.eigvalsh(cov).min() <= 0:
-        raise ValueError("cov must be positive definite")
-    return mean, cov
-
-
-def gaussian_quadratic(mean: Any, cov: Any) -> tuple[np.ndarray, np.ndarray]:
-    r"""Prop. 2: the conjugate moment potential of :math:`N(m, \Sigma)` as ``(mu, precision)``.
-
-    :math:`w(x) = \tfrac12 (x-\mu)^\top \Sigma^{-1/3} (x-\mu)` with
-    :math:`\mu = (I + \Sigma^{1/3})^{-1} m`; returns ``(mu (d,), Sigma^{-1/3} (d, d))``.
-    """
-    dim = int(np.shape(mean)[-1]) if np.ndim(mean) == 1 else -1
-    mean, cov = _check_gaussian(mean, cov, dim)
-    cube_root = _psd_power(cov, 1.0 / 3.0)
-    mu = np.linalg.solve(np.eye(dim) + cube_root, mean)
-    return mu, _psd_power(cov, -1.0 / 3.0)
-
-
 def init_icnn(
     module: ICNN,
     key: jax.Array,
@@ -218,8 +184,13 @@ def init_icnn(
     variables = module.init(key, jnp.zeros((dim,), jnp.float32))
     if init == "identity":
         return variables
-    mean, cov = _check_gaussian(mean, cov, dim)
-    mu, precision = gaussian_quadratic(mean, cov)
+    if mean is None or cov is None:
+        raise ValueError('init="gaussian" needs both mean and cov')
+    if np.shape(mean) != (dim,):
+        raise ValueError(f"mean must have shape ({dim},), got {np.shape(mean)}")
+    mu, cov_w = gaussian.conjugate_gibbs(mean, cov)  # Prop. 2; validates cov
+    mu = np.asarray(mu, np.float64)
+    precision = np.asarray(gaussian.matrix_power(cov_w, -1.0), np.float64)
     eps = module.strong_convexity
     vals, vecs = np.linalg.eigh(precision)
     if vals.min() < eps:
@@ -246,4 +217,4 @@ def quadratic_part(params: Any) -> tuple[jax.Array, jax.Array]:
     return p["quadratic"].T @ p["quadratic"], p["linear"]
 
 
-__all__ = ["ICNN", "init_icnn", "potential_fn", "gaussian_quadratic", "quadratic_part"]
+__all__ = ["ICNN", "init_icnn", "potential_fn", "quadratic_part"]
