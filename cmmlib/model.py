@@ -130,6 +130,9 @@ class ConjugateMomentModel:
         self.dim, self.noise, self.sampling = int(dim), noise, sampling
         self.history = {k: np.asarray(v) for k, v in (history or {}).items()}
         self.manifest = dict(manifest or {})
+        # w as a function of one point (d,) -> (); one object per model, so that the solver and
+        # the samplers, which compile per potential function, compile once per model.
+        self.w = potential_fn(icnn, params)
         self._potential = jax.jit(icnn.apply)
         self._gradient = jax.jit(lambda p, x: jax.vmap(jax.grad(potential_fn(icnn, p)))(x))
 
@@ -137,11 +140,6 @@ class ConjugateMomentModel:
         return f"ConjugateMomentModel(dim={self.dim}, noise={self.noise!r}, icnn={self.icnn})"
 
     # -- the potential ------------------------------------------------------------------------
-    @property
-    def w(self):
-        """:math:`w_\\theta` as a function of one point ``(d,) -> ()``."""
-        return potential_fn(self.icnn, self.params)
-
     def _points(self, x: Any, name: str = "x") -> jax.Array:
         return as_points(x, name, dim=self.dim)
 
@@ -167,7 +165,7 @@ class ConjugateMomentModel:
             return jax.random.normal(k_init, (n, self.dim))
         s = self.sampling
         y0 = jax.random.uniform(k_init, (n, self.dim), minval=-s.init_scale, maxval=s.init_scale)
-        return _langevin(self.icnn, self.params, k_chain, y0, s.n_steps, s.step_scale)
+        return _langevin(self.w, k_chain, y0, s.n_steps, s.step_scale)
 
     def transport(self, y: jax.Array) -> jax.Array:
         """:math:`\\nabla w_\\theta^*(y)` by the conjugate solver from the amortised start."""
@@ -224,10 +222,9 @@ class ConjugateMomentModel:
         return save(self, path)
 
 
-def _langevin(icnn: ICNN, params: Any, key: jax.Array, y0: jax.Array, n_steps: int, step_scale: float) -> jax.Array:
+def _langevin(w, key: jax.Array, y0: jax.Array, n_steps: int, step_scale: float) -> jax.Array:
     """Two legs of ULA, the step rule re-estimated on the particles after the first."""
     check_positive(step_scale, "step_scale")
-    w = potential_fn(icnn, params)
     k1, k2 = jax.random.split(key)
     half = max(n_steps // 2, 1)
     y = langevin.ula(w, k1, y0, half, step_scale=step_scale)
