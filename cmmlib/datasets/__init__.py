@@ -13,9 +13,9 @@ _EXPORTS = {
     "RHO_1": "mixtures1d",
     "RHO_2": "mixtures1d",
     # 2D toy sets of chapter 4
-    "toy2d": "toy2d",
-    "TOY2D_NAMES": "toy2d",
-    "PAPER_TOY2D": "toy2d",
+    "toy2d": "toy",
+    "TOY2D_NAMES": "toy",
+    "PAPER_TOY2D": "toy",
     # energies of chapter 5
     "energy": "energies",
     "ENERGY_NAMES": "energies",

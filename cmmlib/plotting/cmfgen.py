@@ -1,0 +1,121 @@
+"""Figures of chapter 4 (CMFGen in 2D): Figure 4 panels, training curves, Figure 13 boxplots,
+quality per step budget and the ULA step trade-off. Pure functions returning matplotlib figures."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+_COLORS = {"gibbs": "tab:blue", "gaussian": "tab:orange", "floor": "tab:gray"}
+_LABELS = {"gibbs": "CMFGen (noise $P_{w_\\theta}$)", "gaussian": "baseline (noise $N(0,I)$)",
+           "floor": "target vs target"}
+
+
+def _scatter(ax, points, color, title, lim):
+    points = np.asarray(points)
+    ax.scatter(points[:, 0], points[:, 1], s=1, alpha=0.4, color=color, rasterized=True)
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xticks=[], yticks=[])
+    ax.set_title(title, fontsize=9)
+
+
+def figure4(panels: Sequence[Mapping[str, Any]], lim: float = 3.0, grid: int = 120):
+    """One row per data set: samples of ρ, level sets of ``w_θ``, samples of ``P_{w_θ}``, generated.
+
+    Args:
+      panels: dicts with ``name``, ``data`` (n, 2), ``model`` (a ConjugateMomentModel),
+        ``gibbs`` (n, 2) noise samples and ``generated`` (n, 2) samples.
+      lim: half-width of the square shown.
+      grid: resolution of the level-set grid.
+    """
+    fig, axes = plt.subplots(len(panels), 4, figsize=(9, 2.3 * len(panels)), squeeze=False)
+    xs = np.linspace(-lim, lim, grid)
+    xx, yy = np.meshgrid(xs, xs)
+    pts = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
+    for row, p in zip(axes, panels):
+        _scatter(row[0], p["data"], "k", f"{p['name']}: samples of ρ", lim)
+        w = np.asarray(p["model"].potential(pts)).reshape(grid, grid)
+        row[1].contour(xx, yy, w - w.min(), levels=15, cmap="viridis", linewidths=0.8)
+        row[1].set(aspect="equal", xticks=[], yticks=[])
+        row[1].set_title("level sets of $w_\\theta$", fontsize=9)
+        _scatter(row[2], p["gibbs"], "tab:green", "samples of $P_{w_\\theta}$", lim)
+        _scatter(row[3], p["generated"], _COLORS["gibbs"], "generated $\\nabla w_\\theta^*(Y)$", lim)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(histories: Mapping[str, Mapping[str, np.ndarray]], stride: int = 1,
+                    keys: Sequence[str] = ("loss", "moment_error", "lambda_max", "residual")):
+    """Training curves (one panel per history key, one line per label); ``stride`` = steps per
+    stored value (checkpoints store block means)."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8))
+    for ax, key in zip(np.atleast_1d(axes), keys):
+        for label, hist in histories.items():
+            values = np.asarray(hist.get(key, []), dtype=float)
+            if values.size and np.isfinite(values).any():
+                ax.plot(np.arange(values.size) * stride, values, lw=0.8, label=label)
+        ax.set(title=key, xlabel="step")
+        if key in ("moment_error", "lambda_max", "residual"):
+            ax.set_yscale("log")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def figure13(divergences: Mapping[str, Mapping[str, Sequence[float]]]):
+    """Boxplots of Sinkhorn divergences per data set: ``{dataset: {"floor"|"gibbs"|"gaussian": values}}``."""
+    names = list(divergences)
+    fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 3), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        groups = [k for k in ("floor", "gibbs", "gaussian") if k in divergences[name]]
+        box = ax.boxplot([divergences[name][k] for k in groups], patch_artist=True, widths=0.6)
+        for patch, k in zip(box["boxes"], groups):
+            patch.set_facecolor(_COLORS[k])
+            patch.set_alpha(0.6)
+        ax.set_xticks(range(1, len(groups) + 1), ["floor" if k == "floor" else
+                                                  ("CMFGen" if k == "gibbs" else "baseline") for k in groups],
+                      fontsize=8)
+        ax.set_title(name, fontsize=9)
+    axes[0][0].set_ylabel("Sinkhorn divergence")
+    fig.tight_layout()
+    return fig
+
+
+def quality_vs_steps(rows: Sequence[Mapping[str, Any]]):
+    """Divergence / floor against training steps, per data set, CMFGen vs baseline (mean ± seeds)."""
+    names = sorted({r["dataset"] for r in rows}, key=[r["dataset"] for r in rows].index)
+    fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.8), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for noise in ("gibbs", "gaussian"):
+            sel = [r for r in rows if r["dataset"] == name and r["noise"] == noise]
+            steps = sorted({r["steps"] for r in sel})
+            ratios = [[r["divergence"] / r["floor"] for r in sel if r["steps"] == s] for s in steps]
+            ax.errorbar(steps, [np.mean(v) for v in ratios], yerr=[np.std(v) for v in ratios],
+                        marker="o", ms=3, color=_COLORS[noise], label=_LABELS[noise], capsize=2)
+        ax.axhline(1.0, color="gray", lw=0.8, ls="--")
+        ax.set(xscale="log", title=name, xlabel="steps")
+    axes[0][0].set_ylabel("divergence / floor")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def step_scale_tradeoff(rows: Sequence[Mapping[str, Any]]):
+    """Distance of the learned Hessian to Prop. 2 and generated quality against the ULA step scale."""
+    scales = sorted({r["step_scale"] for r in rows})
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    for steps, marker in zip(sorted({r["steps"] for r in rows}), "os^"):
+        sel = [r for r in rows if r["steps"] == steps]
+        err = [np.mean([r["err_prop2"] for r in sel if r["step_scale"] == s]) for s in scales]
+        div = [np.mean([r["div_ratio"] for r in sel if r["step_scale"] == s]) for s in scales]
+        axes[0].plot(scales, err, marker=marker, label=f"learned, {steps} steps")
+        axes[1].plot(scales, div, marker=marker, label=f"{steps} steps")
+    pred = [next(r["predicted_err"] for r in rows if r["step_scale"] == s) for s in scales]
+    axes[0].plot(scales, pred, "k--", label="biased fixed point (theory)")
+    axes[0].set(xscale="log", yscale="log", xlabel="step scale $s$ ($h = s/\\lambda_{max}$)",
+                ylabel="$\\|H - \\Sigma^{-1/3}\\|_F / \\|\\Sigma^{-1/3}\\|_F$")
+    axes[1].set(xscale="log", xlabel="step scale $s$", ylabel="divergence / floor")
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
