@@ -6,6 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# pytest workers (one file per worker: a notebook keeps its kernel, a test file its compile cache)
+WORKERS ?= 2
+
 export XLA_PYTHON_CLIENT_PREALLOCATE := false
 export MPLBACKEND := Agg
 
@@ -25,10 +28,11 @@ book: venv
 test: test-lib test-notebooks test-book
 
 test-lib: venv
-	CMM_PROFILE=ci $(BIN)/python -m pytest tests -q
+	CMM_PROFILE=ci $(BIN)/python -m pytest tests -q -n $(WORKERS) --dist loadfile
 
 test-notebooks: venv
-	CMM_PROFILE=ci $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1500 -p no:cacheprovider book -q
+	CMM_PROFILE=ci $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1500 -p no:cacheprovider \
+		-n $(WORKERS) --dist loadfile book -q
 
 # Sphinx warnings and broken references, without executing the notebooks.
 test-book: venv

@@ -64,13 +64,54 @@ TAILS = ("affine", "none")
 # ------------------------------------------------------------------------------------------
 # CDFs, quantiles and 1D Brenier maps
 # ------------------------------------------------------------------------------------------
-def _interp(x: jax.Array, xp: jax.Array, fp: jax.Array) -> jax.Array:
-    """``jnp.interp`` for non-decreasing ``xp`` (clamped ends), via a binary-search ``searchsorted``."""
-    i = jnp.clip(jnp.searchsorted(xp, x, side="right", method="scan"), 1, xp.shape[0] - 1)
+def _interp_bracketed(x: jax.Array, xp: jax.Array, fp: jax.Array, count: jax.Array) -> jax.Array:
+    """``jnp.interp`` for non-decreasing ``xp`` (clamped ends), given ``count = #{k: xp[k] <= x}``."""
+    i = jnp.clip(count, 1, xp.shape[0] - 1)
     x0, x1, f0, f1 = xp[i - 1], xp[i], fp[i - 1], fp[i]
     gap = x1 - x0
     t = jnp.where(gap > 0, (x - x0) / jnp.where(gap > 0, gap, 1.0), 0.0)
     return jnp.where(x <= xp[0], fp[0], jnp.where(x >= xp[-1], fp[-1], f0 + t * (f1 - f0)))
+
+
+def _interp(x: jax.Array, xp: jax.Array, fp: jax.Array, method: str = "scan") -> jax.Array:
+    """``jnp.interp`` for non-decreasing ``xp`` (clamped ends), via ``searchsorted(..., method=method)``.
+
+    ``"scan"`` is a binary search; ``"compare_all"`` (cost ``len(x) * len(xp)``, no loop) is
+    faster for a handful of queries inside a loop.
+    """
+    return _interp_bracketed(x, xp, fp, jnp.searchsorted(xp, x, side="right", method=method))
+
+
+_MERGE_BLOCK = 16  # block size of the two-level merge in _count_sorted (measured: 8-16 is best)
+
+
+def _count_sorted(x: jax.Array, xp: jax.Array, block: int = _MERGE_BLOCK) -> jax.Array:
+    r"""Merge of two sorted arrays: :math:`c_j = \#\{k : x_{p,k} \le x_j\}` for non-decreasing ``x`` ``(n,)``, ``xp`` ``(m,)``.
+
+    Equal to ``searchsorted(xp, x, side="right")``, with :math:`\log_2 S` instead of
+    :math:`\log_2 m` gathers per query (:math:`S` = ``block``). Coarse level: every :math:`S`-th key
+    :math:`x_{p,bS}` is located among the sorted queries, :math:`\pi_b = \#\{j : x_j < x_{p,bS}\}`
+    (a search of :math:`m/S` keys only); since ``x`` is sorted, :math:`x_{p,bS} \le x_j \iff
+    \pi_b \le j`, so the number of coarse keys below :math:`x_j` is a prefix sum of the
+    histogram of :math:`\pi`. Fine level: a binary search inside the one block of ``block``
+    keys that brackets :math:`x_j`.
+    """
+    m = xp.shape[0]
+    pi = jnp.searchsorted(x, xp[::block], side="left", method="scan")
+    coarse = _cumsum(jnp.zeros(x.shape[0] + 1, jnp.int32).at[pi].add(1, indices_are_sorted=True))[:-1]
+    base = (coarse - 1) * block + 1  # first key of the block after the last coarse key <= x
+    fine = jnp.zeros_like(coarse)
+    step = block // 2
+    while step:  # unrolled binary lifting over the block-1 keys base, ..., base + block - 2
+        k = base + fine + step - 1
+        fine = fine + jnp.where((k < m) & (xp[jnp.clip(k, 0, m - 1)] <= x), step, 0)
+        step //= 2
+    return jnp.where(coarse == 0, 0, base + fine)
+
+
+def _interp_sorted(x: jax.Array, xp: jax.Array, fp: jax.Array) -> jax.Array:
+    """:func:`_interp` for non-decreasing queries ``x``, by a merge (:func:`_count_sorted`)."""
+    return _interp_bracketed(x, xp, fp, _count_sorted(x, xp))
 
 
 def _interp_uniform(x: jax.Array, start: jax.Array, step: jax.Array, fp: jax.Array) -> jax.Array:
@@ -275,16 +316,19 @@ def default_relaxation(x: np.ndarray) -> float:
 # ------------------------------------------------------------------------------------------
 @partial(jax.jit, static_argnames=("n_iter", "tails"))
 def _conjugate_scan(grid, sorted_samples, tail_points, relaxation, n_iter: int, tails: str):
-    f_rho = empirical_cdf(grid, sorted_samples)  # fixed: F_rho on the grid
+    # loop invariants: F_rho on the grid (sorted: the merge in _interp_sorted needs it; cummax
+    # only guards against round-off) and at the tail points. Only the Gibbs CDF changes.
+    f_rho = jax.lax.cummax(empirical_cdf(grid, sorted_samples))
+    f_tail = empirical_cdf(tail_points, sorted_samples)
     edges = _edges(grid)
     x_a, x_c, x_d, x_b = tail_points  # inner region [x_a, x_b]; slopes from [x_a, x_c], [x_d, x_b]
 
     def brenier(cdf):
         """Brenier map from rho to the grid law of CDF ``cdf``, on the grid."""
-        inner = _interp(f_rho, cdf, edges)
+        inner = _interp_sorted(f_rho, cdf, edges)
         if tails == "none":
             return inner
-        at = _interp(empirical_cdf(tail_points, sorted_samples), cdf, edges)
+        at = _interp(f_tail, cdf, edges, method="compare_all")  # 4 queries
         slope_lo = (at[1] - at[0]) / (x_c - x_a)
         slope_hi = (at[3] - at[2]) / (x_b - x_d)
         extended = jnp.where(grid < x_a, at[0] + slope_lo * (grid - x_a), inner)
@@ -312,16 +356,16 @@ def _moment_scan(grid, sorted_samples, n_iter: int, center: bool):
     h = _spacing(grid)
 
     def step(carry, _):
-        du, density = carry
-        cdf = cdf_on_grid(density)
+        du, density, cdf = carry  # cdf = cdf_on_grid(density), carried to compute it once
         offset = jnp.sum(grid * density) / jnp.sum(density) if center else 0.0
         levels = _interp_uniform(grid + offset, edges[0], h, cdf)  # F_{P_u}(y + offset)
         du_new = empirical_quantile(levels, sorted_samples)
         density_new = _gibbs(_integrate(grid, du_new))
-        return (du_new, density_new), jnp.sum(jnp.abs(cdf_on_grid(density_new) - cdf)) * h
+        cdf_new = cdf_on_grid(density_new)
+        return (du_new, density_new, cdf_new), jnp.sum(jnp.abs(cdf_new - cdf)) * h
 
-    start = (grid, _gibbs(0.5 * grid**2))  # u_0 = x^2 / 2
-    (du, _), history = jax.lax.scan(step, start, None, length=n_iter)
+    density = _gibbs(0.5 * grid**2)  # u_0 = x^2 / 2
+    (du, _, _), history = jax.lax.scan(step, (grid, density, cdf_on_grid(density)), None, length=n_iter)
     u = _integrate(grid, du)
     cdf = cdf_on_grid(_gibbs(u))
     levels = (jnp.arange(grid.shape[0], dtype=grid.dtype) + 0.5) / grid.shape[0]

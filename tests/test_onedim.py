@@ -111,3 +111,21 @@ def test_bad_options():
         od.conjugate_fixed_point(np.arange(10.0), tails="quadratic")
     with pytest.raises(ValueError, match="relaxation"):
         od.conjugate_fixed_point(np.arange(10.0), relaxation=1.5)
+
+
+
+_count_jit = jax.jit(od._count_sorted, static_argnums=2)
+_interp_sorted_jit = jax.jit(od._interp_sorted)
+_interp_jit = jax.jit(od._interp)
+
+
+@settings(max_examples=30, deadline=None)
+@given(levels=st.integers(1, 60), block=st.sampled_from([2, 16]), seed=st.integers(0, 2**31 - 1))
+def test_merge_count_and_interp_equal_binary_search(levels, block, seed):
+    # few distinct values: ties within and between both arrays, queries outside xp's range
+    rng = np.random.default_rng(seed)
+    x = jnp.asarray(np.sort(rng.integers(-2, levels + 2, 257)), jnp.float32)
+    xp = jnp.asarray(np.sort(rng.integers(0, levels, 100)), jnp.float32)
+    fp = jnp.asarray(rng.standard_normal(100), jnp.float32)
+    np.testing.assert_array_equal(_count_jit(x, xp, block), jnp.searchsorted(xp, x, side="right"))
+    np.testing.assert_array_equal(_interp_sorted_jit(x, xp, fp), _interp_jit(x, xp, fp))
