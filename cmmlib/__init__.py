@@ -31,6 +31,7 @@ _SUBMODULES = (
     "onedim",
     "plotting",
     "potentials",
+    "reference_sampling",
     "validation",
 )
 

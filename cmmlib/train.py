@@ -19,6 +19,13 @@ divergence to held-out target samples (and the target-vs-target floor) on the wa
 measurement; ``DIR/_state-<noise>/`` the training state, so that re-running an interrupted
 command resumes exactly where its last checkpoint stopped (a different ``--steps`` changes the
 learning-rate schedule and is refused).
+
+CMFMA (chapter 5)::
+
+    python -m cmmlib.train cmfma rosenbrock --profile cpu [--out DIR] [--mu uniform|model]
+
+trains on a named energy of :mod:`cmmlib.datasets.energies` (default folder: the shipped
+``cmmlib/assets/checkpoints/cmfma_<energy>``).
 """
 from __future__ import annotations
 
@@ -35,6 +42,8 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from . import cmfma
 
 
 def model_name(dataset: str, noise: str, seed: int) -> str:
@@ -169,6 +178,7 @@ def _run_cmfgen(args: argparse.Namespace) -> None:
 
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]] = {
     "cmfgen": (_add_cmfgen_arguments, _run_cmfgen),
+    "cmfma": (cmfma.add_arguments, cmfma.run),
 }
 
 
