@@ -10,7 +10,6 @@ STAMP  := $(VENV)/.installed
 WORKERS ?= 2
 
 export XLA_PYTHON_CLIENT_PREALLOCATE := false
-export MPLBACKEND := Agg
 
 .PHONY: venv book test test-lib test-notebooks test-book bench clean
 
@@ -24,6 +23,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 book: venv
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python .ci/check_html.py _build/html
 
 test: test-lib test-notebooks test-book
 
