@@ -47,7 +47,7 @@ from .conjugate import Amortizer
 from .icnn import ICNN, init_icnn, potential_fn
 from .model import ConjugateMomentModel, SamplingSettings
 from .monge_ampere import check_positive_definite, log_density_one
-from .validation import as_points, check_positive, is_concrete
+from .validation import as_points, check_box, check_positive, is_concrete
 
 Potential = Callable[[jax.Array], jax.Array]
 MUS = ("uniform", "model")
@@ -82,28 +82,6 @@ def loss(w: Potential, energy: Potential, x: jax.Array, c: jax.Array) -> jax.Arr
 
 
 # -- input checks -----------------------------------------------------------------------------
-def box(low: Any, high: Any, dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Check a box ``[low, high]``: scalars or ``(d,)`` arrays, finite, ``low < high``.
-
-    Returns ``(low, high)`` as ``(d,)`` float arrays (scalars broadcast to ``dim``, default 1).
-    """
-    if low is None or high is None:
-        raise ValueError("the box needs both low and high (or an Energy that carries its box)")
-    lo = np.atleast_1d(np.asarray(low, dtype=np.float64))
-    hi = np.atleast_1d(np.asarray(high, dtype=np.float64))
-    if lo.ndim != 1 or hi.ndim != 1:
-        raise ValueError(f"low and high must be scalars or (d,) arrays, got shapes {lo.shape}, {hi.shape}")
-    d = max(lo.size, hi.size, dim or 1)
-    if lo.size == 0 or hi.size == 0 or lo.size not in (1, d) or hi.size not in (1, d):
-        raise ValueError(f"the box is empty or its corners disagree in dimension: {lo.shape}, {hi.shape} (d={d})")
-    lo, hi = np.broadcast_to(lo, (d,)).copy(), np.broadcast_to(hi, (d,)).copy()
-    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-        raise ValueError("low and high must be finite")
-    if np.any(lo >= hi):
-        raise ValueError(f"the box is empty: need low < high in every coordinate, got low={lo}, high={hi}")
-    return lo, hi
-
-
 def check_energy(energy: Potential, low: np.ndarray, high: np.ndarray, key: jax.Array, n: int = 256) -> None:
     """Raise ``ValueError`` unless ``energy`` maps a point ``(d,)`` of the box to a finite scalar.
 
@@ -297,7 +275,7 @@ def fit(
     settings = config.cmfma(profile)
     if mu not in MUS:
         raise ValueError(f"mu must be one of {MUS}, got {mu!r}")
-    lo, hi = box(low if low is not None else getattr(energy, "low", None),
+    lo, hi = check_box(low if low is not None else getattr(energy, "low", None),
                  high if high is not None else getattr(energy, "high", None))
     dim = lo.size
     k_check, k_init, k_amort, k_particles, k_train = jax.random.split(key, 5)

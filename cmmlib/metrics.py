@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from ott.tools.sinkhorn_divergence import sinkdiv
 
+from cmmlib import gaussian
 from cmmlib.validation import as_points
 
 EPSILON_FRACTION = 0.05
@@ -93,11 +94,6 @@ def sinkhorn_floor(sampler: Callable[[jax.Array, int], jnp.ndarray], key: jax.Ar
     return np.asarray(values)
 
 
-def _sqrtm_psd(a: jnp.ndarray) -> jnp.ndarray:
-    vals, vecs = jnp.linalg.eigh(a)
-    return (vecs * jnp.sqrt(jnp.clip(vals, 0.0))) @ vecs.T
-
-
 def gaussian_w2(x, y) -> float:
     """Squared W2 between Gaussian fits of two clouds (Bures–Wasserstein, Gelbrich bound).
 
@@ -110,7 +106,7 @@ def gaussian_w2(x, y) -> float:
     y = as_points(y, "y", dim=x.shape[1], min_points=2)
     m0, m1 = x.mean(axis=0), y.mean(axis=0)
     s0, s1 = jnp.atleast_2d(jnp.cov(x.T)), jnp.atleast_2d(jnp.cov(y.T))
-    r0 = _sqrtm_psd(s0)
-    cross = _sqrtm_psd(r0 @ s1 @ r0)
+    r0 = gaussian.sqrtm(s0)
+    cross = gaussian.sqrtm((r0 @ s1 @ r0 + (r0 @ s1 @ r0).T) / 2)
     value = jnp.sum((m0 - m1) ** 2) + jnp.trace(s0) + jnp.trace(s1) - 2 * jnp.trace(cross)
     return float(jnp.maximum(value, 0.0))

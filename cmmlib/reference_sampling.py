@@ -18,19 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .validation import check_positive
-
-
-def _box(low, high) -> tuple[np.ndarray, np.ndarray]:
-    lo = np.atleast_1d(np.asarray(low, dtype=np.float64))
-    hi = np.atleast_1d(np.asarray(high, dtype=np.float64))
-    if lo.ndim != 1 or lo.shape != hi.shape or lo.size == 0:
-        raise ValueError(f"low and high must be non-empty (d,) arrays of equal shape, got {lo.shape}, {hi.shape}")
-    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-        raise ValueError("low and high must be finite")
-    if np.any(lo >= hi):
-        raise ValueError(f"the box is empty: need low < high in every coordinate, got {lo} and {hi}")
-    return lo, hi
+from .validation import check_box, check_positive
 
 
 def box_rejection(
@@ -57,7 +45,7 @@ def box_rejection(
       ``(n, d)`` samples.
     """
     check_positive(n, "n")
-    lo, hi = _box(low, high)
+    lo, hi = check_box(low, high)
     d = lo.size
     evaluate = jax.jit(jax.vmap(energy))
     bound = np.inf

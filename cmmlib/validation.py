@@ -51,3 +51,25 @@ def check_positive(value: Any, name: str) -> None:
         v = float(np.asarray(value))
         if not np.isfinite(v) or v <= 0:
             raise ValueError(f"{name} must be a positive finite number, got {v}")
+
+
+def check_box(low: Any, high: Any, dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Check a box ``[low, high]``: scalars or ``(d,)`` arrays, finite, ``low < high``.
+
+    Returns ``(low, high)`` as ``(d,)`` float arrays (scalars broadcast to ``dim``, default 1).
+    """
+    if low is None or high is None:
+        raise ValueError("the box needs both low and high (or an Energy that carries its box)")
+    lo = np.atleast_1d(np.asarray(low, dtype=np.float64))
+    hi = np.atleast_1d(np.asarray(high, dtype=np.float64))
+    if lo.ndim != 1 or hi.ndim != 1:
+        raise ValueError(f"low and high must be scalars or (d,) arrays, got shapes {lo.shape}, {hi.shape}")
+    d = max(lo.size, hi.size, dim or 1)
+    if lo.size == 0 or hi.size == 0 or lo.size not in (1, d) or hi.size not in (1, d):
+        raise ValueError(f"the box is empty or its corners disagree in dimension: {lo.shape}, {hi.shape} (d={d})")
+    lo, hi = np.broadcast_to(lo, (d,)).copy(), np.broadcast_to(hi, (d,)).copy()
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise ValueError("low and high must be finite")
+    if np.any(lo >= hi):
+        raise ValueError(f"the box is empty: need low < high in every coordinate, got low={lo}, high={hi}")
+    return lo, hi

@@ -8,6 +8,7 @@ import cmmlib as cmm
 from cmmlib import cmfma
 from cmmlib.datasets.energies import ENERGY_NAMES, energy, gaussian_energy
 from cmmlib.reference_sampling import box_rejection
+from cmmlib.validation import check_box
 
 MEAN = np.array([0.5, -0.5])
 COV = np.array([[1.0, 0.6], [0.6, 0.8]])
@@ -126,7 +127,7 @@ def test_box_rejection_matches_a_gaussian(key):
 
 def test_energy_cap_changes_little_mass(key):
     e = energy("rosenbrock")
-    lo, hi = cmfma.box(e.low, e.high)
+    lo, hi = check_box(e.low, e.high)
     target, info = cmfma._capped(e, lo, hi, key, 20.0)
     assert info["cap_mass"] < 1e-4 and info["energy_cap"] == 20.0
     x = _box_points(e, key, 256)

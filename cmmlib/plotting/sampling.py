@@ -5,18 +5,8 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Ellipse
 
-
-def covariance_ellipse(ax, mean, cov, n_std: float = 2.0, **kwargs) -> Ellipse:
-    """Draw the ``n_std``-standard-deviation ellipse of a 2D Gaussian on ``ax``."""
-    vals, vecs = np.linalg.eigh(np.asarray(cov, dtype=float))
-    angle = np.degrees(np.arctan2(vecs[1, -1], vecs[0, -1]))
-    width, height = 2 * n_std * np.sqrt(vals[::-1])
-    kwargs = {"fill": False, "lw": 2, **kwargs}
-    ellipse = Ellipse(np.asarray(mean, dtype=float), width, height, angle=angle, **kwargs)
-    ax.add_patch(ellipse)
-    return ellipse
+from .gaussian import covariance_ellipse
 
 
 def scatter_panels(clouds: Mapping[str, np.ndarray], ellipses: Mapping[str, Sequence] | None = None,
@@ -27,7 +17,7 @@ def scatter_panels(clouds: Mapping[str, np.ndarray], ellipses: Mapping[str, Sequ
         pts = np.asarray(pts)[:max_points]
         ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.35, color="tab:blue")
         for mean, cov, label, color in (ellipses or {}).get(name, []):
-            covariance_ellipse(ax, mean, cov, edgecolor=color, label=label)
+            covariance_ellipse(ax, mean, cov, edgecolor=color, label=label, lw=2)
         if (ellipses or {}).get(name):
             ax.legend(loc="upper left", fontsize=8)
         ax.set_title(name)
@@ -123,5 +113,5 @@ def density_and_samples(grid: np.ndarray, density: np.ndarray, samples: Mapping[
     return fig
 
 
-__all__ = ["covariance_ellipse", "scatter_panels", "step_tradeoff", "denoising", "residual_curves",
+__all__ = ["scatter_panels", "step_tradeoff", "denoising", "residual_curves",
            "density_and_samples"]
