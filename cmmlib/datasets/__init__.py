@@ -1,4 +1,4 @@
-"""Data of the book: 1D mixtures, 2D toy sets, energies (and, later, image data sets).
+"""Data of the book: 1D mixtures, 2D toy sets, energies, MNIST digits and cartoon faces.
 
 Each name below lives in a submodule that is imported on first use.
 """
@@ -19,6 +19,13 @@ _EXPORTS = {
     # energies of chapter 5
     "energy": "energies",
     "ENERGY_NAMES": "energies",
+    # images of chapter 6 (offline: shipped MNIST subset, procedural faces; both warn)
+    "mnist": "mnist_data",
+    "mnist_source": "mnist_data",
+    "smooth": "mnist_data",
+    "cartoon": "cartoon_data",
+    "cartoon_source": "cartoon_data",
+    "OfflineFallbackWarning": "download",
 }
 
 __all__ = sorted(_EXPORTS)
