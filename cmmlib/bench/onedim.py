@@ -12,6 +12,7 @@ import time
 import jax
 import numpy as np
 
+from cmmlib import metrics
 from cmmlib import onedim as od
 from cmmlib.datasets.mixtures1d import RHO_2
 
@@ -77,7 +78,7 @@ def main(repeats: int = REPEATS) -> None:
     t_jax, c_jax, res = _best_time(lambda: od.conjugate_fixed_point(x, n_bins=N_BINS, n_iter=N_ITER), repeats)
     t_np, c_np, (grid, density) = _best_time(lambda: _numpy_conjugate(x, N_BINS, N_ITER), repeats)
     h = grid[1] - grid[0]
-    w1 = float(np.sum(np.abs(np.cumsum(density - res.gibbs_density))) * h * h)
+    w1 = metrics.w1_1d(grid, res.grid, x_weights=density, y_weights=res.gibbs_density)
     mean_np = float(np.sum(grid * density) * h)
     print(f"1D conjugate fixed point: {N_SAMPLES} samples, {N_BINS} bins, {N_ITER} iterations "
           f"(best of {repeats} runs each; wall / CPU time)")
