@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.installed
 WORKERS ?= 2
 
 export XLA_PYTHON_CLIENT_PREALLOCATE := false
+# tests and CI never download: loaders use the data shipped with cmmlib (and say so)
+test test-lib test-notebooks test-book: export CMM_OFFLINE := 1
 
 .PHONY: venv book test test-lib test-notebooks test-book bench clean
 

@@ -22,8 +22,11 @@ _SUBMODULES = (
     "conjugate",
     "datasets",
     "dual",
+    "evaluation",
     "gaussian",
     "icnn",
+    "image_metrics",
+    "inpaint",
     "langevin",
     "metrics",
     "model",
@@ -31,8 +34,10 @@ _SUBMODULES = (
     "onedim",
     "plotting",
     "potentials",
+    "training",
     "reference_sampling",
     "validation",
+    "zoo",
 )
 
 __all__ = [*_SUBMODULES, "load"]
@@ -44,7 +49,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = module
         return module
     if name == "load":
-        from .checkpoints import load
+        from .model import load
 
         return load
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

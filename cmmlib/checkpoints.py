@@ -8,9 +8,9 @@ A checkpoint is a folder holding
 
 Writes are atomic: the folder is written under a temporary name beside its destination and
 swapped in with renames, so a crash leaves either the old checkpoint or the new one, never a
-half-written one. :func:`save` / :func:`load` store a whole
-:class:`cmmlib.model.ConjugateMomentModel`; :func:`write` / :func:`read` any pytree (training
-states for exact resumption).
+half-written one; temporary folders left by a killed write are removed by the next write.
+:func:`write` / :func:`read` store any pytree (models, training states for exact resumption);
+the model owns its own format (:meth:`cmmlib.model.ConjugateMomentModel.save`, ``cmmlib.load``).
 """
 from __future__ import annotations
 
@@ -47,12 +47,12 @@ def hardware() -> dict[str, Any]:
     }
 
 
-def _to_builtin(value: Any) -> Any:
-    """Make numpy scalars and arrays JSON-serialisable."""
+def to_builtin(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays (and tuples) made JSON-serialisable."""
     if isinstance(value, dict):
-        return {str(k): _to_builtin(v) for k, v in value.items()}
+        return {str(k): to_builtin(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_to_builtin(v) for v in value]
+        return [to_builtin(v) for v in value]
     if isinstance(value, (np.generic, jax.Array)) or isinstance(value, np.ndarray):
         arr = np.asarray(value)
         return arr.item() if arr.ndim == 0 else arr.tolist()
@@ -70,10 +70,30 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def check_writable(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` if needed and check that files can be written in it (raise early,
+    before a long training, rather than at its first checkpoint)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-probe-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise OSError(f"cannot write checkpoints to {folder}: {err}") from err
+    return folder
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def write(path: str | os.PathLike, arrays: Any, manifest: dict[str, Any]) -> Path:
     """Atomically write the pytree ``arrays`` and the dict ``manifest`` to the folder ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
     old = path.parent / f".{path.name}.old"
     tmp.mkdir()
@@ -81,7 +101,7 @@ def write(path: str | os.PathLike, arrays: Any, manifest: dict[str, Any]) -> Pat
         state = serialization.to_state_dict(jax.device_get(arrays))
         for name, data in (
             (ARRAYS, serialization.msgpack_serialize(state)),
-            (MANIFEST, json.dumps({"format_version": FORMAT_VERSION, **_to_builtin(manifest)}, indent=2).encode()),
+            (MANIFEST, json.dumps({"format_version": FORMAT_VERSION, **to_builtin(manifest)}, indent=2).encode()),
         ):
             with open(tmp / name, "wb") as f:
                 f.write(data)
@@ -113,6 +133,13 @@ def _resolve(path: Path) -> Path:
     raise FileNotFoundError(f"no checkpoint at {path} (expected {path / MANIFEST})")
 
 
+def exists(path: str | os.PathLike) -> bool:
+    """True when a checkpoint can be read at ``path`` (itself, or the previous one that a crash
+    between the two renames of :func:`write` left as ``.<name>.old``)."""
+    path = Path(path)
+    return (path / MANIFEST).exists() or (path.parent / f".{path.name}.old" / MANIFEST).exists()
+
+
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     """The manifest of the checkpoint at ``path``."""
     return json.loads((_resolve(Path(path)) / MANIFEST).read_text())
@@ -122,26 +149,15 @@ def read(path: str | os.PathLike, target: Any = None) -> tuple[Any, dict[str, An
     """Read ``(arrays, manifest)``; with ``target`` (a pytree of the same structure, e.g. an
     optimiser state), the arrays are restored into that structure."""
     folder = _resolve(Path(path))
-    manifest = json.loads((folder / MANIFEST).read_text())
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{folder}: checkpoint format {manifest.get('format_version')} is not {FORMAT_VERSION}")
-    state = serialization.msgpack_restore((folder / ARRAYS).read_bytes())
-    arrays = state if target is None else serialization.from_state_dict(target, state)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"checkpoint format {manifest.get('format_version')} is not {FORMAT_VERSION}")
+        state = serialization.msgpack_restore((folder / ARRAYS).read_bytes())
+        arrays = state if target is None else serialization.from_state_dict(target, state)
+    except Exception as err:  # noqa: BLE001 - msgpack, json and flax raise many kinds
+        raise ValueError(f"cannot read the checkpoint at {folder}: {type(err).__name__}: {err}") from err
     return arrays, manifest
-
-
-def save(model: Any, path: str | os.PathLike) -> Path:
-    """Save a :class:`cmmlib.model.ConjugateMomentModel` (atomic)."""
-    arrays, manifest = model.to_checkpoint()
-    return write(path, arrays, manifest)
-
-
-def load(path: str | os.PathLike) -> Any:
-    """Load a model saved by :func:`save` (also ``cmmlib.load``)."""
-    from .model import ConjugateMomentModel
-
-    arrays, manifest = read(path)
-    return ConjugateMomentModel.from_checkpoint(arrays, manifest)
 
 
 def asset(name: str) -> Path:

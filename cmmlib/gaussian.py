@@ -19,7 +19,7 @@ symmetry, positivity) when they are concrete arrays; inside ``jax.jit`` only sha
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +29,7 @@ from ott.tools.gaussian_mixture.gaussian import Gaussian
 from .validation import is_concrete
 
 __all__ = [
+    "ula_fixed_point_precision",
     "matrix_power",
     "sqrtm",
     "cbrtm",
@@ -208,3 +209,30 @@ def to_ott(mean, cov) -> Gaussian:
     cov = _check_matrix(cov, "cov", definite=True)
     mean = _check_vector(mean, "mean", cov.shape[0])
     return Gaussian.from_mean_and_cov(mean, cov)
+
+
+def ula_fixed_point_precision(cov: Any, step_scale: float) -> np.ndarray:
+    r"""The precision ``A`` that CMFGen (chapter 4) converges to on ``N(m, Σ)`` data when it samples ``P_w`` by ULA
+    with ``h = step_scale / λ_max(A)``: the fixed point of the *biased* sampler.
+
+    ULA on ``½ yᵀAy`` has stationary covariance ``A^{-1}(I − hA/2)^{-1}`` (chapter 3); pushing it
+    by ``∇w* = A^{-1}`` must give ``Σ``: ``A^{-1}(I − hA/2)^{-1}A^{-1} = Σ``, i.e. along each
+    eigenvector of ``Σ`` (eigenvalue ``σ``) ``σ a³ (1 − h a/2) = 1``. ``step_scale → 0`` gives
+    Prop. 2, ``A = Σ^{-1/3}``. The stiffest direction (smallest ``σ``) has ``a = a_max`` and
+    ``h a_max = s``, so ``a_max = (σ_min (1 − s/2))^{-1/3}`` in closed form; the others solve
+    ``σ a³ (1 − h a/2) = 1`` on ``(0, a_max]``, where the left side increases (bisection).
+    Needs ``0 < step_scale < 2``; returns ``(d, d)``.
+    """
+    if not 0 < step_scale < 2:
+        raise ValueError(f"ULA is stable only for 0 < step_scale < 2, got {step_scale}")
+    sig, vecs = np.linalg.eigh(np.asarray(cov, np.float64))
+    if sig.min() <= 0:
+        raise ValueError("cov must be positive definite")
+    a_max = (sig.min() * (1 - step_scale / 2)) ** (-1.0 / 3.0)
+    h = step_scale / a_max
+    lo, hi = np.zeros_like(sig), np.full_like(sig, a_max)
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        below = sig * mid**3 * (1 - h * mid / 2) < 1
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return (vecs * ((lo + hi) / 2)) @ vecs.T

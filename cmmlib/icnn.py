@@ -211,10 +211,11 @@ def potential_fn(module: ICNN, params: Any) -> Callable[[jax.Array], jax.Array]:
     return lambda x: module.apply(params, x)
 
 
-def quadratic_part(params: Any) -> tuple[jax.Array, jax.Array]:
-    r"""The learnable quadratic's ``(L^T L, b)`` (without the floor): a cheap diagnostic."""
-    p = params["params"]
-    return p["quadratic"].T @ p["quadratic"], p["linear"]
+def build_icnn(settings: Any) -> ICNN:
+    """The :class:`ICNN` of a :class:`cmmlib.config.ICNNSettings` (or any dataclass with its fields)."""
+    import dataclasses
+
+    return ICNN(**dataclasses.asdict(settings))
 
 
-__all__ = ["ICNN", "init_icnn", "potential_fn", "quadratic_part"]
+__all__ = ["ICNN", "init_icnn", "potential_fn", "build_icnn"]

@@ -10,6 +10,10 @@ generates by the paper's two steps:
 2. map :math:`X = \nabla w_\theta^*(Y) = \arg\max_x \langle x, Y\rangle - w_\theta(x)` by the
    conjugate solver started at :math:`H_\phi(Y)` (:meth:`~ConjugateMomentModel.sample`).
 
+Both steps are one pure function, :func:`generate`, of the parameters, a key, ``n`` and the
+:class:`~cmmlib.config.SamplingSettings`: the model calls it, and it ``vmap``s over many
+models of the same architecture (:func:`generate_many`).
+
 For the generative-ICNN baseline (``noise="gaussian"``) step 1 draws :math:`Y \sim N(0, I)`.
 :meth:`~ConjugateMomentModel.log_prob` is the unnormalised log-density of eq. (9)
 (:mod:`cmmlib.monge_ampere`), exact when :math:`P_{w_\theta}` is exactly :math:`e^{-w_\theta}`.
@@ -17,45 +21,148 @@ For the generative-ICNN baseline (``noise="gaussian"``) step 1 draws :math:`Y \s
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import conjugate, langevin, monge_ampere
+from . import checkpoints, conjugate, langevin, monge_ampere
+from .config import SamplingSettings
 from .conjugate import Amortizer
-from .icnn import ICNN, potential_fn
+from .icnn import ICNN, build_icnn, potential_fn
 from .validation import as_points, check_positive
 
 NOISES = ("gibbs", "gaussian")
+KIND = "ConjugateMomentModel"
 _MODULES = {"ICNN": ICNN, "Amortizer": Amortizer}
 
 
 @dataclasses.dataclass(frozen=True)
-class SamplingSettings:
-    """How a trained model generates.
+class Architecture:
+    """What is static about a model (hashable: it keys the compiled programs).
 
     Attributes:
-      n_steps: Langevin steps from the initial noise (uniform on ``[-init_scale, init_scale]^d``).
-      step_scale: Langevin step ``h = step_scale / λ_max(∇²w)``, re-estimated after half the
-        steps (the paper: 1; smaller values reduce the ULA bias, see chapter 3).
-      solver_iterations: budget of the conjugate solver; it is also the length of the cosine
-        decay of its step, so a budget much larger than needed is cheap (it stops at
-        ``solver_tolerance``) while a short one decays the step to zero before convergence.
-      solver_tolerance: the solver stops once ``max |∇w(x) - y| < solver_tolerance``.
-      solver_learning_rate: initial Adam step of the solver (from the amortised start).
-      init_scale: half-width of the uniform initial noise of the chains.
+      icnn: the module of :math:`w_\\theta`, ``(..., d) -> (...)``.
+      amortizer: the module of :math:`H_\\phi \\approx \\nabla w_\\theta^*`, ``(..., d) -> (..., d)``.
+      dim: the dimension ``d``.
+      noise: ``"gibbs"`` (noise from :math:`P_{w_\\theta}`) or ``"gaussian"`` (:math:`N(0, I)`).
     """
 
-    n_steps: int = 1000
-    step_scale: float = 0.25
-    solver_iterations: int = 1000
-    solver_tolerance: float = 1e-4
-    solver_learning_rate: float = 0.03
-    init_scale: float = 2.0
+    icnn: ICNN
+    amortizer: Amortizer
+    dim: int
+    noise: str = "gibbs"
+
+    def __post_init__(self) -> None:
+        if self.noise not in NOISES:
+            raise ValueError(f"noise must be one of {NOISES}, got {self.noise!r}")
+        if not isinstance(self.dim, (int, np.integer)) or self.dim < 1:
+            raise ValueError(f"dim must be a positive integer, got {self.dim!r}")
+
+
+class Generated(NamedTuple):
+    """What :func:`generate` returns: the ``noise (n, d)``, the ``samples (n, d)``
+    :math:`\\nabla w^*(\\text{noise})`, and the solver's ``residual (n,)``
+    :math:`\\|\\nabla w(x_i) - y_i\\|` (leading model axis M from :func:`generate_many`)."""
+
+    noise: jax.Array
+    samples: jax.Array
+    residual: jax.Array
+
+
+def gibbs_noise(arch: Architecture, sampling: SamplingSettings, params: Any, key: jax.Array, n: int) -> jax.Array:
+    r"""``n`` draws of the noise, ``(n, d)``: :math:`N(0, I)` for the baseline; else ULA on
+    :math:`w_\theta` from uniform noise on ``[-init_scale, init_scale]^d``, ``n_steps`` steps in
+    two legs, the step :math:`h = s/\lambda_{\max}` re-estimated on the chains after the first.
+    Pure and jit-able."""
+    k_init, k1, k2 = jax.random.split(key, 3)
+    if arch.noise == "gaussian":
+        return jax.random.normal(k_init, (n, arch.dim))
+    s = sampling
+    w = potential_fn(arch.icnn, params)
+    y = jax.random.uniform(k_init, (n, arch.dim), minval=-s.init_scale, maxval=s.init_scale)
+    half = s.n_steps // 2
+    for k, steps in ((k1, half), (k2, s.n_steps - half)):
+        if steps:
+            y = langevin.ula(w, k, y, steps, step_scale=s.step_scale)
+    return y
+
+
+def transport(arch: Architecture, sampling: SamplingSettings, params: Any, amortizer_params: Any,
+              y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    r""":math:`\nabla w_\theta^*(y)` for ``y (n, d)`` by the conjugate solver from
+    :math:`H_\phi(y)`, run to ``solver_tolerance``: ``(x (n, d), residual (n,))``. Pure, jit-able."""
+    s = sampling
+    w = potential_fn(arch.icnn, params)
+    x, info = conjugate.solve(w, y, arch.amortizer.apply(amortizer_params, y), method="adam",
+                              iterations=s.solver_iterations, tolerance=s.solver_tolerance,
+                              learning_rate=s.solver_learning_rate, return_info=True)
+    return x, info.grad_norm
+
+
+def generate(arch: Architecture, sampling: SamplingSettings, params: Any, amortizer_params: Any,
+             key: jax.Array, n: int) -> Generated:
+    """Noise then map: :func:`gibbs_noise` and :func:`transport` (pure, jit-able, ``vmap``-able)."""
+    y = gibbs_noise(arch, sampling, params, key, n)
+    x, residual = transport(arch, sampling, params, amortizer_params, y)
+    return Generated(y, x, residual)
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(arch: Architecture, sampling: SamplingSettings, n: int, what: str, many: bool):
+    fns = {
+        "generate": lambda p, a, k: generate(arch, sampling, p, a, k, n),
+        "noise": lambda p, a, k: gibbs_noise(arch, sampling, p, k, n),
+        "transport": lambda p, a, y: transport(arch, sampling, p, a, y),
+    }
+    fn = fns[what]
+    return jax.jit(jax.vmap(fn) if many else fn)
+
+
+def generate_many(arch: Architecture, sampling: SamplingSettings, params: Any, amortizer_params: Any,
+                  key: jax.Array, n: int) -> Generated:
+    """:func:`generate` for M models of one architecture at once (one program, ``vmap``).
+
+    ``params``, ``amortizer_params``: pytrees with a leading model axis M; ``key`` is split per
+    model. Returns a :class:`Generated` of ``(M, n, d)``, ``(M, n, d)``, ``(M, n)``.
+    """
+    n_models = jax.tree.leaves(params)[0].shape[0]
+    out = _compiled(arch, sampling, int(n), "generate", True)(params, amortizer_params,
+                                                              jax.random.split(key, n_models))
+    _warn_unconverged(out.residual, sampling.solver_tolerance)
+    return out
+
+
+def _warn_unconverged(residual: jax.Array, tolerance: float) -> None:
+    worst = float(jnp.max(residual))
+    if not worst < tolerance:
+        warnings.warn(f"the conjugate solver stopped at a residual of {worst:.3g} above its tolerance "
+                      f"{tolerance:g}: raise sampling.solver_iterations", RuntimeWarning, stacklevel=3)
+
+
+class Networks:
+    """What the learners share: the ICNN of ``icnn_settings``, the amortiser of
+    ``settings.amortizer_features``, and Adam for each (``settings.optimizer``,
+    ``settings.amortizer_optimizer``) with its decay over ``settings.steps``."""
+
+    @property
+    def icnn(self) -> ICNN:
+        return build_icnn(self.icnn_settings)
+
+    @property
+    def amortizer(self) -> Amortizer:
+        return Amortizer(features=tuple(self.settings.amortizer_features))
+
+    def optimizers(self) -> tuple[Any, Any]:
+        from .training import optimizer
+
+        s = self.settings
+        return optimizer(s.optimizer, s.steps), optimizer(s.amortizer_optimizer, s.steps)
 
 
 def _field_to_json(value: Any) -> Any:
@@ -104,7 +211,7 @@ class ConjugateMomentModel:
       amortizer_params: its parameters.
       dim: the dimension ``d``.
       noise: ``"gibbs"`` (CMFGen/CMFMA: noise from :math:`P_w`) or ``"gaussian"`` (baseline).
-      sampling: :class:`SamplingSettings`.
+      sampling: :class:`~cmmlib.config.SamplingSettings`.
       history: training curves, name -> array.
       manifest: how the model was made (command, seed, steps, wall time, hardware, metrics).
     """
@@ -121,10 +228,7 @@ class ConjugateMomentModel:
         history: dict[str, np.ndarray] | None = None,
         manifest: dict[str, Any] | None = None,
     ) -> None:
-        if noise not in NOISES:
-            raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
-        if dim < 1:
-            raise ValueError(f"dim must be positive, got {dim}")
+        self.arch = Architecture(icnn, amortizer, int(dim), noise)
         self.icnn, self.params = icnn, params
         self.amortizer, self.amortizer_params = amortizer, amortizer_params
         self.dim, self.noise, self.sampling = int(dim), noise, sampling
@@ -156,76 +260,71 @@ class ConjugateMomentModel:
         return monge_ampere.log_density(self.w, self._points(x))
 
     # -- generation ---------------------------------------------------------------------------
+    def _check_n(self, n: Any) -> int:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        return int(n)
+
     def sample_gibbs(self, key: jax.Array, n: int) -> jax.Array:
-        """``n`` samples of the noise: :math:`P_{w_\\theta}` by Langevin, or :math:`N(0, I)`."""
-        if n < 1:
-            raise ValueError(f"n must be positive, got {n}")
-        k_init, k_chain = jax.random.split(key)
-        if self.noise == "gaussian":
-            return jax.random.normal(k_init, (n, self.dim))
-        s = self.sampling
-        y0 = jax.random.uniform(k_init, (n, self.dim), minval=-s.init_scale, maxval=s.init_scale)
-        return _langevin(self.w, k_chain, y0, s.n_steps, s.step_scale)
+        """``n`` samples of the noise: :math:`P_{w_\\theta}` by Langevin, or :math:`N(0, I)`; ``(n, d)``.
+        The same key gives the noise that :meth:`sample` maps."""
+        check_positive(self.sampling.step_scale, "sampling.step_scale")
+        return _compiled(self.arch, self.sampling, self._check_n(n), "noise", False)(
+            self.params, self.amortizer_params, key)
 
     def transport(self, y: jax.Array) -> jax.Array:
-        """:math:`\\nabla w_\\theta^*(y)` by the conjugate solver from the amortised start."""
+        """:math:`\\nabla w_\\theta^*(y)` by the conjugate solver from the amortised start; ``(n, d)``."""
         y = self._points(y, "y")
-        s = self.sampling
-        x0 = self.amortizer.apply(self.amortizer_params, y)
-        return conjugate.solve(
-            self.w, y, x0,
-            iterations=s.solver_iterations,
-            tolerance=s.solver_tolerance,
-            learning_rate=s.solver_learning_rate,
-        )
+        x, residual = _compiled(self.arch, self.sampling, y.shape[0], "transport", False)(
+            self.params, self.amortizer_params, y)
+        _warn_unconverged(residual, self.sampling.solver_tolerance)
+        return x
+
+    def generate(self, key: jax.Array, n: int) -> Generated:
+        """Noise, samples and solver residuals of :func:`generate` (one compiled program)."""
+        check_positive(self.sampling.step_scale, "sampling.step_scale")
+        out = _compiled(self.arch, self.sampling, self._check_n(n), "generate", False)(
+            self.params, self.amortizer_params, key)
+        _warn_unconverged(out.residual, self.sampling.solver_tolerance)
+        return out
 
     def sample(self, key: jax.Array, n: int) -> jax.Array:
         """``n`` generated samples :math:`\\nabla w^*_\\theta(Y)`, shape ``(n, d)``."""
-        return self.transport(self.sample_gibbs(key, n))
+        return self.generate(key, n).samples
 
     # -- persistence --------------------------------------------------------------------------
-    def to_checkpoint(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model to the checkpoint folder ``path`` (atomic); read it with :func:`load`."""
         arrays = {"icnn": self.params, "amortizer": self.amortizer_params, "history": self.history}
         manifest = {
-            **self.manifest,
-            "kind": "ConjugateMomentModel",
-            "dim": self.dim,
-            "noise": self.noise,
-            "icnn": module_config(self.icnn),
-            "amortizer": module_config(self.amortizer),
+            **self.manifest, "kind": KIND, "dim": self.dim, "noise": self.noise,
+            "icnn": module_config(self.icnn), "amortizer": module_config(self.amortizer),
             "sampling": dataclasses.asdict(self.sampling),
         }
-        return arrays, manifest
+        return checkpoints.write(path, arrays, manifest)
 
-    @classmethod
-    def from_checkpoint(cls, arrays: dict[str, Any], manifest: dict[str, Any]) -> "ConjugateMomentModel":
-        if manifest.get("kind") != "ConjugateMomentModel":
-            raise ValueError(f"not a model checkpoint (kind={manifest.get('kind')!r})")
-        meta = {"kind", "dim", "noise", "icnn", "amortizer", "sampling", "format_version"}
-        to_jax = lambda tree: jax.tree.map(jnp.asarray, tree)  # noqa: E731
-        return cls(
+
+def load(path: str | os.PathLike) -> ConjugateMomentModel:
+    """Load a model written by :meth:`ConjugateMomentModel.save` (also ``cmmlib.load``)."""
+    arrays, manifest = checkpoints.read(path)
+    if manifest.get("kind") != KIND:
+        raise ValueError(f"{path} is not a model checkpoint (kind={manifest.get('kind')!r}); "
+                         "training states are resumed by the learners, not loaded as models")
+    meta = {"kind", "dim", "noise", "icnn", "amortizer", "sampling", "format_version"}
+    try:
+        return ConjugateMomentModel(
             icnn=module_from_config(manifest["icnn"]),
-            params=to_jax(arrays["icnn"]),
+            params=jax.tree.map(jnp.asarray, arrays["icnn"]),
             amortizer=module_from_config(manifest["amortizer"]),
-            amortizer_params=to_jax(arrays["amortizer"]),
-            dim=manifest["dim"],
-            noise=manifest["noise"],
+            amortizer_params=jax.tree.map(jnp.asarray, arrays["amortizer"]),
+            dim=manifest["dim"], noise=manifest["noise"],
             sampling=SamplingSettings(**manifest["sampling"]),
             history=arrays.get("history") or {},
             manifest={k: v for k, v in manifest.items() if k not in meta},
         )
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the model to the checkpoint folder ``path`` (atomic); read it with ``cmmlib.load``."""
-        from .checkpoints import save
-
-        return save(self, path)
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"the checkpoint at {path} is incomplete or of another version: {err!r}") from err
 
 
-def _langevin(w, key: jax.Array, y0: jax.Array, n_steps: int, step_scale: float) -> jax.Array:
-    """Two legs of ULA, the step rule re-estimated on the particles after the first."""
-    check_positive(step_scale, "step_scale")
-    k1, k2 = jax.random.split(key)
-    half = max(n_steps // 2, 1)
-    y = langevin.ula(w, k1, y0, half, step_scale=step_scale)
-    return langevin.ula(w, k2, y, max(n_steps - half, 0), step_scale=step_scale) if n_steps > half else y
+__all__ = ["ConjugateMomentModel", "Architecture", "Generated", "SamplingSettings", "generate",
+           "generate_many", "Networks", "gibbs_noise", "transport", "load", "module_config", "module_from_config", "NOISES"]

@@ -1,91 +1,33 @@
-"""Command line for long trainings: ``python -m cmmlib.train <learner> [options]``.
+"""Command lines of the library: train CMFGen or CMFMA with checkpoints, and sample from any model.
 
-Each learner is a subcommand registered in :data:`SUBCOMMANDS` as ``name -> (add_arguments,
-run)``: ``add_arguments(parser)`` declares its options and ``run(args)`` trains and writes
-checkpoints (a folder per model, :mod:`cmmlib.checkpoints`) whose manifest records the command,
-seed, steps, wall time, hardware (JAX devices) and final metrics. Add a learner by adding an
-entry to the dict.
+  python -m cmmlib.train cmfgen --dataset circles --out runs/circles
+  python -m cmmlib.train cmfgen --dataset paper --noise both --seeds 3 --steps 10000 --out runs/cmfgen
+  python -m cmmlib.train cmfgen --data my_points.npy --out runs/mine
+  python -m cmmlib.train cmfma rosenbrock --out runs/rosenbrock
+  python -m cmmlib.train cmfma --energy my_module:my_energy --low -3 -3 --high 3 3 --out runs/mine
+  python -m cmmlib.train sample runs/circles/circles-gibbs-s0 -n 10000 --out samples.npz --log-prob
 
-CMFGen (chapter 4)::
-
-    python -m cmmlib.train cmfgen --dataset checkerboard --profile cpu --out DIR
-    python -m cmmlib.train cmfgen --dataset paper --noise both --seeds 3 --eval-at 1000 3000 \\
-        --steps 10000 --profile cpu --out DIR
-
-trains one model per (data set, noise, seed) -- all models of one noise in one vmapped program
--- and writes ``DIR/<dataset>-<noise>-s<seed>/``. ``--eval-at`` steps also measure the Sinkhorn
-divergence to held-out target samples (and the target-vs-target floor) on the way, and
-``--save-at`` steps also save the models to ``DIR/step<k>/``. ``DIR/metrics.json`` holds every
-measurement; ``DIR/_state-<noise>/`` the training state, so that re-running an interrupted
-command resumes exactly where its last checkpoint stopped (a different ``--steps`` changes the
-learning-rate schedule and is refused).
-
-CMFMA (chapter 5)::
-
-    python -m cmmlib.train cmfma rosenbrock --profile cpu [--out DIR] [--mu uniform|model]
-
-trains on a named energy of :mod:`cmmlib.datasets.energies` (default folder: the shipped
-``cmmlib/assets/checkpoints/cmfma_<energy>``).
+Training writes its state to OUT/_state-* every few thousand steps; running the same command
+again after an interruption resumes exactly where the last checkpoint stopped. Each trained
+model is a folder (OUT/<name>) with a manifest: command, seed, steps, wall time, hardware,
+metrics. Settings come from the profile (--profile ci|cpu|paper, default $CMM_PROFILE) and can
+be changed one by one with --set (e.g. --set optimizer.learning_rate=3e-3 batch_size=1024).
 """
 from __future__ import annotations
 
 import argparse
 import ast
 import dataclasses
+import importlib
 import json
 import shlex
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-from . import cmfma
-
-
-def model_name(dataset: str, noise: str, seed: int) -> str:
-    """Folder name of one trained model: ``<dataset>-<noise>-s<seed>``."""
-    return f"{dataset}-{noise}-s{seed}"
-
-
-def _add_cmfgen_arguments(parser: argparse.ArgumentParser) -> None:
-    from .datasets import TOY2D_NAMES
-
-    parser.add_argument("--dataset", nargs="+", required=True,
-                        help=f"2D data set(s): any of {TOY2D_NAMES}, or 'paper' for the paper's five")
-    parser.add_argument("--noise", choices=("gibbs", "gaussian", "both"), default="gibbs",
-                        help="gibbs: CMFGen; gaussian: the generative-ICNN baseline; both")
-    parser.add_argument("--seed", type=int, default=0, help="first seed")
-    parser.add_argument("--seeds", type=int, default=1, help="number of seeds (seed, seed+1, ...)")
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default: the profile's)")
-    parser.add_argument("--profile", default=None, help="ci | cpu | paper (default: $CMM_PROFILE)")
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--eval-at", nargs="*", type=int, default=[],
-                        help="also measure divergences at these steps (the final step always is)")
-    parser.add_argument("--save-at", nargs="*", type=int, default=[],
-                        help="also save the models at these steps, to OUT/step<k>/")
-    parser.add_argument("--eval-batches", type=int, default=4,
-                        help="divergences are averaged over this many pairs of batches of eval_size")
-    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
-                        help="override CMFGenSettings fields, e.g. --set lr_decay=True batch_size=1024")
-    parser.add_argument("--history-stride", type=int, default=10,
-                        help="saved training curves are block means over this many steps")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
-def _divergences(result: Any, sampling: Any, datasets: list[str], heldout: dict[str, list[jnp.ndarray]],
-                 key: jax.Array) -> list[float]:
-    """Mean over the held-out batches of the divergence between a fresh generated batch and it."""
-    from . import cmfgen, metrics
-
-    n_batches, n = len(next(iter(heldout.values()))), next(iter(heldout.values()))[0].shape[0]
-    _, samples = cmfgen.sample_stacked(result.cfg, sampling, result.states["params"],
-                                       result.states["amortizer_params"], key, n * n_batches)
-    return [float(np.mean([metrics.sinkhorn_divergence(samples[i, j * n:(j + 1) * n], batch)
-                           for j, batch in enumerate(heldout[name])])) for i, name in enumerate(datasets)]
 
 
 def thin_history(history: dict[str, np.ndarray], stride: int) -> dict[str, np.ndarray]:
@@ -101,96 +43,282 @@ def thin_history(history: dict[str, np.ndarray], stride: int) -> dict[str, np.nd
     return out
 
 
-def _override(settings: Any, assignments: list[str]) -> Any:
-    """``dataclasses.replace`` of settings fields given as ``FIELD=VALUE`` (Python literals)."""
-    changes = {}
-    for item in assignments:
-        field, _, value = item.partition("=")
-        if field not in {f.name for f in dataclasses.fields(settings)}:
-            raise SystemExit(f"--set: unknown settings field {field!r}")
-        changes[field] = ast.literal_eval(value)
-    return dataclasses.replace(settings, **changes)
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _assignments(items: list[str]) -> dict[str, Any]:
+    """``FIELD=VALUE`` pairs, values as Python literals (``3e-3``, ``(64, 64)``, ``True``)."""
+    out = {}
+    for item in items:
+        field, sep, value = item.partition("=")
+        if not sep or not field:
+            raise SystemExit(f"--set: expected FIELD=VALUE, got {item!r}")
+        try:
+            out[field] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise SystemExit(f"--set {field}: {value!r} is not a Python literal (a number, True, (64, 64)...)") from None
+    return out
+
+
+def _settings(base: Any, items: list[str]) -> Any:
+    from . import config
+
+    try:
+        return config.override(base, _assignments(items))
+    except ValueError as err:
+        raise SystemExit(f"--set: {err}") from None
+
+
+def read_points(path: Path) -> np.ndarray:
+    """``(n, d)`` points from a ``.npy`` or ``.csv`` file (CSV: one point per line, commas)."""
+    if not path.exists():
+        raise SystemExit(f"--data: no file {path}")
+    try:
+        arr = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
+    except Exception as err:  # noqa: BLE001 - any parse failure is the user's file
+        raise SystemExit(f"--data: cannot read {path}: {err}") from None
+    if path.suffix not in (".npy", ".csv"):
+        raise SystemExit(f"--data: expected a .npy or .csv file, got {path}")
+    if arr.ndim != 2:
+        raise SystemExit(f"--data: expected points of shape (n, d), got shape {arr.shape} from {path}")
+    return arr.astype(np.float32)
+
+
+# -- cmfgen -----------------------------------------------------------------------------------
+def _add_cmfgen(parser: argparse.ArgumentParser) -> None:
+    from .datasets import TOY2D_NAMES
+
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", nargs="+", help=f"2D set(s): any of {', '.join(TOY2D_NAMES)}, or 'paper' "
+                        "for the paper's five")
+    source.add_argument("--data", type=Path, help="your own samples: a .npy or .csv file of shape (n, d)")
+    parser.add_argument("--noise", choices=("gibbs", "gaussian", "both"), default="gibbs",
+                        help="gibbs: CMFGen; gaussian: the generative-ICNN baseline; both (default: gibbs)")
+    parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--seeds", type=_positive_int, default=1, help="number of seeds: seed, seed+1, ...")
+    parser.add_argument("--steps", type=_positive_int, default=None, help="training steps (default: the profile's)")
+    parser.add_argument("--profile", default=None, help="ci | cpu | paper (default: $CMM_PROFILE)")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--eval-at", nargs="*", type=_positive_int, default=[],
+                        help="also measure divergences and sharpness at these steps (the last step always is)")
+    parser.add_argument("--save-at", nargs="*", type=_positive_int, default=[],
+                        help="also save the models at these steps, to OUT/step<k>/")
+    parser.add_argument("--eval-batches", type=_positive_int, default=2, help="held-out batches per divergence")
+    parser.add_argument("--eval-size", type=_positive_int, default=None,
+                        help="points per held-out batch (default: the profile's, 2048 in cpu and paper)")
+    parser.add_argument("--n-train", type=_positive_int, default=None, help="training points per 2D set")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="change settings, e.g. --set optimizer.learning_rate=3e-3 icnn.features='(128,)*5'")
+    parser.add_argument("--history-stride", type=_positive_int, default=10,
+                        help="saved training curves are block means over this many steps")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def _run_cmfgen(args: argparse.Namespace) -> None:
-    from . import checkpoints, cmfgen, config, metrics
-    from .datasets import PAPER_TOY2D, toy2d
+    from . import cmfgen, config, evaluation, zoo
+    from .datasets import PAPER_TOY2D
 
-    names = list(PAPER_TOY2D) if args.dataset == ["paper"] else list(args.dataset)
-    settings = _override(config.cmfgen(args.profile), args.set)
-    steps = settings.steps if args.steps is None else args.steps
-    settings = dataclasses.replace(settings, steps=steps)  # the learning-rate decay follows --steps
-    noises = ["gibbs", "gaussian"] if args.noise == "both" else [args.noise]
+    chapter = config.chapter4(args.profile)
+    eval_size = args.eval_size or chapter.eval_size
     seeds = list(range(args.seed, args.seed + args.seeds))
-    milestones = sorted({s for s in [*args.eval_at, *args.save_at, steps] if 0 < s <= steps})
+    rng = np.random.default_rng(args.seed)
+    if args.data is not None:
+        points = read_points(args.data)
+        held = rng.permutation(len(points))
+        n_held = min(eval_size * args.eval_batches, len(points) // 5)
+        if n_held < 2:
+            raise SystemExit(f"--data: {len(points)} points are too few to hold out an evaluation batch")
+        heldout_points, points = points[held[:n_held]], points[held[n_held:]]
+        n_eval = n_held // args.eval_batches
+        names = [args.data.stem]
+        data = points
+        heldout = {names[0]: [heldout_points[j * n_eval:(j + 1) * n_eval] for j in range(args.eval_batches)]}
+        floors: dict[str, dict[str, float]] = {names[0]: {}}
+        pairs = [(names[0], s) for s in seeds]
+        dim = points.shape[1]
+    else:
+        names = list(PAPER_TOY2D) if args.dataset == ["paper"] else list(args.dataset)
+        n_train = args.n_train or chapter.n_train
+        pairs = [(name, s) for name in names for s in seeds]
+        try:
+            sets = {name: evaluation.toy_train_set(name, n_train) for name in names}
+        except ValueError as err:
+            raise SystemExit(f"--dataset: {err}") from None
+        data = jnp.stack([sets[name] for name, _ in pairs])
+        heldout = {name: evaluation.toy_batches(name, eval_size, args.eval_batches) for name in names}
+        floors = {name: evaluation.floors(name, eval_size, args.eval_batches) for name in names}
+        dim = 2
+    settings = _settings(config.cmfgen(args.profile, dim=dim), args.set)
+    steps = args.steps or settings.steps
+    keys = jnp.stack([jax.random.PRNGKey(s) for _, s in pairs])
+    milestones = sorted({s for s in [*args.eval_at, *args.save_at, steps] if s <= steps})
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    command = args.command
-
-    # one data set per model: (data set, seed) pairs, data shared across seeds and noises
-    pairs = [(name, seed) for name in names for seed in seeds]
-    train_sets = {name: toy2d(name, settings.n_train, jax.random.PRNGKey(1_000 + i)) for i, name in enumerate(names)}
-    heldout, floors = {}, {}
-    for i, name in enumerate(names):
-        keys_h = jax.random.split(jax.random.PRNGKey(2_000 + i), args.eval_batches)
-        keys_f = jax.random.split(jax.random.PRNGKey(3_000 + i), args.eval_batches)
-        heldout[name] = [toy2d(name, settings.eval_size, k) for k in keys_h]
-        floors[name] = float(np.mean([metrics.sinkhorn_divergence(toy2d(name, settings.eval_size, kf), batch)
-                                      for kf, batch in zip(keys_f, heldout[name])]))
-    data = jnp.stack([train_sets[name] for name, _ in pairs])
-    keys = jnp.stack([jax.random.PRNGKey(seed) for _, seed in pairs])
-    sampling = cmfgen.sampling_settings(settings)
-
     rows: list[dict[str, Any]] = []
-    for noise in noises:
-        state_dir = out / f"_state-{noise}"
+    for noise in (["gibbs", "gaussian"] if args.noise == "both" else [args.noise]):
         for milestone in milestones:
-            result = cmfgen.train(data, keys, milestone, noise, settings=settings, checkpoint_dir=state_dir,
-                                  resume=True, progress=not args.no_progress, decay_steps=steps,
-                                  manifest={"command": command, "profile": config.profile_name(args.profile)})
-            t0 = time.perf_counter()
-            divs = _divergences(result, sampling, [n for n, _ in pairs], heldout, jax.random.PRNGKey(milestone))
-            eval_time = time.perf_counter() - t0
-            for (name, seed), div in zip(pairs, divs):
-                rows.append({"dataset": name, "noise": noise, "seed": seed, "steps": result.info["steps"],
-                             "divergence": div, "floor": floors[name], "ratio": div / floors[name],
-                             "train_wall_time_s": result.info["wall_time_s"], "eval_wall_time_s": eval_time,
-                             "status": result.info["status"]})
-                print(f"{name:>22s} {noise:>8s} seed {seed} step {result.info['steps']:>6d}: "
-                      f"divergence {div:.5f} = {div / floors[name]:.1f} x floor {floors[name]:.5f}", flush=True)
-            if milestone in args.save_at or milestone == steps:
-                folder = out if milestone == steps else out / f"step{milestone}"
-                for i, (model, (name, seed)) in enumerate(zip(result.models(), pairs)):
+            try:
+                result = cmfgen.train(data, keys, milestone, noise, settings=settings, decay_steps=steps,
+                                      checkpoint_dir=out / f"_state-{noise}", resume=True,
+                                      progress=not args.no_progress,
+                                      manifest={"command": args.command, "profile": config.profile_name(args.profile)})
+            except (ValueError, OSError) as err:
+                raise SystemExit(f"cmfgen: {err}") from None
+            if result.info["resumed_from"] is not None and milestone == milestones[0]:
+                print(f"resumed {noise} from its checkpoint at step {result.info['resumed_from']} in "
+                      f"{out / f'_state-{noise}'}", flush=True)
+            generated = result.generate(jax.random.PRNGKey(milestone), eval_size * args.eval_batches)
+            models = result.models()
+            for i, (name, seed) in enumerate(pairs):
+                samples = np.asarray(generated.samples[i])
+                row = {"dataset": name, "noise": noise, "seed": seed, "steps": models[i].manifest["steps"],
+                       "divergence": evaluation.divergences(samples, heldout[name]), "floor": floors[name],
+                       "sharpness": evaluation.sharpness(name, samples) if args.data is None else {},
+                       "train_wall_time_s": result.info["wall_time_s"], "status": models[i].manifest["status"]}
+                rows.append(row)
+                ratio = (f" = {row['divergence']['coarse'] / floors[name]['coarse']:.1f} x floor"
+                         if floors[name] else "")
+                print(f"{name:>22s} {noise:>8s} seed {seed} step {row['steps']:>6d}: divergence "
+                      f"{row['divergence']['coarse']:.5f}{ratio}; sharpness {row['sharpness']}", flush=True)
+                if milestone in args.save_at or milestone == steps:
+                    model = models[i]
                     model.history = thin_history(model.history, args.history_stride)
-                    model.manifest.update({
-                        "history_stride": args.history_stride,
-                        "dataset": name, "seed": seed, "command": command, "hardware": checkpoints.hardware(),
-                        "metrics": {"sinkhorn_divergence": divs[i], "floor": floors[name],
-                                    "epsilon_fraction": metrics.EPSILON_FRACTION, "eval_size": settings.eval_size,
-                                    "eval_batches": args.eval_batches},
-                    })
-                    model.save(folder / model_name(name, noise, seed))
+                    model.manifest.update(history_stride=args.history_stride, dataset=name, seed=seed,
+                                          metrics={k: row[k] for k in ("divergence", "floor", "sharpness")},
+                                          eval_size=eval_size, eval_batches=args.eval_batches)
+                    folder = (out if milestone == steps else out / f"step{milestone}") / zoo.model_name(name, noise, seed)
+                    model.save(folder)
             (out / "metrics.json").write_text(json.dumps(
-                {"command": command, "settings": dataclasses.asdict(settings), "rows": rows}, indent=1))
-            if result.info["status"] != "completed":
-                break
+                {"command": args.command, "settings": dataclasses.asdict(settings), "rows": rows}, indent=1))
+    print(f"saved {len(pairs) * (2 if args.noise == 'both' else 1)} model(s) and metrics.json to {out}", flush=True)
 
 
-SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]] = {
-    "cmfgen": (_add_cmfgen_arguments, _run_cmfgen),
-    "cmfma": (cmfma.add_arguments, cmfma.run),
+# -- cmfma ------------------------------------------------------------------------------------
+def _add_cmfma(parser: argparse.ArgumentParser) -> None:
+    from .datasets.energies import ENERGY_NAMES
+
+    parser.add_argument("name", nargs="?", choices=ENERGY_NAMES, help="a named energy of the book")
+    parser.add_argument("--energy", default=None, metavar="MODULE:FUNCTION",
+                        help="your own energy E(x: (d,)) -> scalar, importable as MODULE:FUNCTION; needs --low/--high")
+    parser.add_argument("--low", nargs="+", type=float, default=None, help="lower corner of the box of μ")
+    parser.add_argument("--high", nargs="+", type=float, default=None, help="upper corner of the box of μ")
+    parser.add_argument("--out", required=True, type=Path, help="output folder (the model, and _state/ to resume)")
+    parser.add_argument("--steps", type=_positive_int, default=None, help="training steps (default: the profile's)")
+    parser.add_argument("--profile", default=None, help="ci | cpu | paper (default: $CMM_PROFILE)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mu", choices=("uniform", "model"), default="uniform", help="law of the regression points")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="change CMFMA settings")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def load_energy(spec: str) -> Callable[[jax.Array], jax.Array]:
+    """The function named ``MODULE:FUNCTION`` (``MODULE`` importable or a path to a ``.py`` file)."""
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise SystemExit(f"--energy: expected MODULE:FUNCTION, got {spec!r}")
+    try:
+        if module_name.endswith(".py"):
+            loader = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+            module = importlib.util.module_from_spec(loader)
+            loader.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+        fn = getattr(module, attr)
+    except (ImportError, AttributeError, FileNotFoundError) as err:
+        raise SystemExit(f"--energy: cannot load {spec}: {err}") from None
+    if not callable(fn):
+        raise SystemExit(f"--energy: {spec} is not callable")
+    return fn
+
+
+def _run_cmfma(args: argparse.Namespace) -> None:
+    from . import cmfma, config, zoo
+    from .datasets.energies import energy as named_energy
+
+    if (args.name is None) == (args.energy is None):
+        raise SystemExit("cmfma: give either a named energy or --energy MODULE:FUNCTION")
+    options: dict[str, Any] = {}
+    if args.name is not None:
+        target, label = named_energy(args.name), args.name
+        options.update(zoo.cmfma_options(args.name, args.profile))
+    else:
+        if args.low is None or args.high is None:
+            raise SystemExit("cmfma: --energy needs the box: --low ... --high ...")
+        target, label = load_energy(args.energy), args.energy
+    if args.steps is not None:
+        options["steps"] = args.steps
+    try:
+        model = cmfma.fit(target, jax.random.PRNGKey(args.seed), args.low, args.high, profile=args.profile,
+                          settings=_settings(config.cmfma(args.profile), args.set), mu=args.mu,
+                          checkpoint_dir=args.out / "_state", resume=True, progress=not args.no_progress,
+                          manifest={"command": args.command, "energy": label, "seed": args.seed}, **options)
+    except (ValueError, OSError) as err:
+        raise SystemExit(f"cmfma: {err}") from None
+    if model.manifest["resumed_from"] is not None:
+        print(f"resumed from the checkpoint at step {model.manifest['resumed_from']} in {args.out / '_state'}")
+    model.save(args.out / "model")
+    print(f"saved {args.out / 'model'} ({model.manifest['steps']} steps, {model.manifest['wall_time_s']:.0f} s, "
+          f"final loss {model.manifest['final_loss']:.4g}, status: {model.manifest['status']})", flush=True)
+
+
+# -- sample -----------------------------------------------------------------------------------
+def _add_sample(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", type=Path, help="a model folder written by cmfgen or cmfma")
+    parser.add_argument("-n", type=_positive_int, required=True, help="number of samples")
+    parser.add_argument("--out", type=Path, required=True, help="output: .npy (samples), .csv or .npz (with noise)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--log-prob", action="store_true", help="also write the eq. (9) log-densities")
+
+
+def _run_sample(args: argparse.Namespace) -> None:
+    from . import checkpoints
+    from .model import load
+
+    if args.out.suffix not in (".npy", ".csv", ".npz"):
+        raise SystemExit(f"sample: --out must end in .npy, .csv or .npz, got {args.out}")
+    try:
+        model = load(args.checkpoint)
+    except (ValueError, FileNotFoundError) as err:
+        raise SystemExit(f"sample: {err}") from None
+    checkpoints.check_writable(args.out.parent)
+    out = model.generate(jax.random.PRNGKey(args.seed), args.n)
+    samples = np.asarray(out.samples)
+    log_prob = np.asarray(model.log_prob(samples)) if args.log_prob else None
+    if args.out.suffix == ".npz":
+        np.savez(args.out, samples=samples, noise=np.asarray(out.noise),
+                 **({"log_prob": log_prob} if log_prob is not None else {}))
+    else:
+        table = samples if log_prob is None else np.column_stack([samples, log_prob])
+        if args.out.suffix == ".npy":
+            np.save(args.out, table)
+        else:
+            header = ",".join([f"x{i}" for i in range(samples.shape[1])] + (["log_prob"] if args.log_prob else []))
+            np.savetxt(args.out, table, delimiter=",", header=header, comments="")
+    print(f"wrote {args.n} samples{' and log-densities' if args.log_prob else ''} of {args.checkpoint} to {args.out}")
+
+
+SUBCOMMANDS: dict[str, tuple[str, Callable, Callable]] = {
+    "cmfgen": ("train CMFGen (or its Gaussian-noise baseline) on samples", _add_cmfgen, _run_cmfgen),
+    "cmfma": ("train CMFMA on an energy", _add_cmfma, _run_cmfma),
+    "sample": ("write samples of a trained model to a file", _add_sample, _run_sample),
 }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cmmlib.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="learner", required=True)
-    for name, (add_arguments, _) in SUBCOMMANDS.items():
-        add_arguments(sub.add_parser(name, help=f"train {name}"))
+    sub = parser.add_subparsers(dest="command_name", required=True)
+    for name, (help_text, add, _) in SUBCOMMANDS.items():
+        add(sub.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
     args.command = "python -m cmmlib.train " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-    SUBCOMMANDS[args.learner][1](args)
+    SUBCOMMANDS[args.command_name][2](args)
 
 
 if __name__ == "__main__":

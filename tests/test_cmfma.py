@@ -81,7 +81,16 @@ def test_bad_options_are_rejected(key):
     with pytest.raises(ValueError, match="mu"):
         cmfma.fit(e, key, mu="data", steps=1, progress=False)
     with pytest.raises(ValueError, match="steps"):
-        cmfma.fit(e, key, steps=0, progress=False)
+        cmfma.fit(e, key, steps=2.5, progress=False)
+    with pytest.raises(ValueError, match="learning_rate"):
+        cmfma.fit(e, key, steps=1, learning_rate=-1.0, progress=False)
+    with pytest.raises(ValueError, match="beta"):
+        cmfma.fit(e, key, steps=1, icnn=cmm.config.ICNNSettings(features=(4,), activation="softplus", beta=-2.0),
+                  progress=False)
+    with pytest.raises(ValueError, match="2-dimensional but the box is 1-dimensional"):
+        cmfma.fit(energy("rosenbrock"), key, low=-1.0, high=1.0, steps=1, progress=False)
+    with pytest.raises(ValueError, match="beyond d=1"):  # JAX would clamp x[1] to x[0] silently
+        cmfma.fit(lambda x: x[0] ** 2 + x[1] ** 2, key, low=-1.0, high=1.0, steps=1, progress=False)
     with pytest.raises(ValueError, match="temperature"):
         cmfma.fit(e, key, temperature=0.0, steps=1, progress=False)
     with pytest.raises(ValueError, match="unknown energy"):
@@ -97,8 +106,9 @@ def test_short_fit_moves_towards_prop2(key, tmp_path):
     def map_error(gradient):
         return float(jnp.sqrt(jnp.mean((gradient - exact(x)) ** 2)))
 
-    model = cmfma.fit(e, key, steps=200, progress=False, checkpoint=tmp_path / "ck",
-                      features=(16, 16), batch_size=128)
+    model = cmfma.fit(e, key, steps=200, progress=False, batch_size=128,
+                      icnn=cmm.config.ICNNSettings(features=(16, 16), activation="softplus", beta=8.0))
+    model.save(tmp_path / "ck")
     assert isinstance(model, cmm.model.ConjugateMomentModel)
     assert model.history["loss"].shape == (200,)
     assert model.history["loss"][-20:].mean() < 0.05 * model.history["loss"][:5].mean()
@@ -106,6 +116,7 @@ def test_short_fit_moves_towards_prop2(key, tmp_path):
     loaded = cmm.load(tmp_path / "ck")
     np.testing.assert_allclose(loaded.potential(x[:5]), model.potential(x[:5]), rtol=1e-5, atol=1e-6)
     assert loaded.manifest["learner"] == "cmfma" and loaded.manifest["steps"] == 200
+    assert loaded.manifest["status"] == "completed" and loaded.manifest["resumed_from"] is None
 
 
 def test_energies_are_finite_scalars():
@@ -128,16 +139,22 @@ def test_box_rejection_matches_a_gaussian(key):
 def test_energy_cap_changes_little_mass(key):
     e = energy("rosenbrock")
     lo, hi = check_box(e.low, e.high)
-    target, info = cmfma._capped(e, lo, hi, key, 20.0)
+    target, info = cmfma.capped_energy(e, lo, hi, key, 20.0)
     assert info["cap_mass"] < 1e-4 and info["energy_cap"] == 20.0
     x = _box_points(e, key, 256)
     values, capped = jax.vmap(e)(x), jax.vmap(target)(x)
     assert float(capped.max()) <= info["energy_min"] + 20.0 + 1e-3
     np.testing.assert_allclose(capped[values < info["energy_min"] + 19.0], values[values < info["energy_min"] + 19.0])
-    assert cmfma._capped(e, lo, hi, key, float("inf"))[0] is e
+    assert cmfma.capped_energy(e, lo, hi, key, float("inf"))[0] is e
 
 
 def test_model_samples_as_regression_points(key):
-    model = cmfma.fit(gaussian_energy([0.0], [[1.0]]), key, mu="model", steps=10, features=(8,),
-                      batch_size=32, progress=False)
-    assert np.all(np.isfinite(model.history["loss"])) and model.manifest["mu"] == "model"
+    """mu="model": the regression points are the model's own samples, which start at the
+    identity potential's N(0, I) and must follow the model as it moves towards N(2, 0.25)."""
+    e = gaussian_energy([2.0], [[0.25]])
+    model = cmfma.fit(e, key, mu="model", steps=300, batch_size=64, progress=False,
+                      icnn=cmm.config.ICNNSettings(features=(8,), activation="softplus", beta=4.0))
+    assert model.manifest["config"]["mu"] == "model" and model.manifest["status"] == "completed"
+    assert model.history["loss"][-20:].mean() < 0.2 * model.history["loss"][:5].mean()
+    x = np.asarray(model.sample(jax.random.PRNGKey(5), 2000))[:, 0]
+    assert abs(x.mean() - 2.0) < 0.5 * 2.0  # moved at least half-way from N(0, 1)

@@ -1,0 +1,62 @@
+"""The evaluation protocol: seeds shared with the CLI, divergences with their floors, sharpness."""
+import jax
+import numpy as np
+import pytest
+
+from cmmlib import evaluation
+from cmmlib.datasets import toy2d
+from cmmlib.datasets.toy import standardisation
+
+
+def _disc_like(name: str, n: int = 4000) -> np.ndarray:
+    """A blurred version of the set: what a too-smooth generator produces (a filled blob)."""
+    x = np.asarray(toy2d(name, n, jax.random.PRNGKey(5)))
+    return x + 0.4 * np.random.default_rng(0).normal(size=x.shape)
+
+
+@pytest.mark.parametrize("name", ["circles", "checkerboard", "diag_checkerboard", "scurve"])
+def test_sharpness_tells_the_data_from_a_blurred_copy(name):
+    data = np.asarray(toy2d(name, 4000, jax.random.PRNGKey(6)))
+    sharp_data, sharp_blur = evaluation.sharpness(name, data), evaluation.sharpness(name, _disc_like(name))
+    assert sharp_data["off_support"] < 0.02, sharp_data
+    assert sharp_blur["off_support"] > 5 * max(sharp_data["off_support"], 0.005), (sharp_data, sharp_blur)
+    for region in sharp_data.keys() - {"off_support"}:
+        assert sharp_blur[region] > 3 * max(sharp_data[region], 0.005), (region, sharp_data, sharp_blur)
+
+
+def test_named_regions_of_the_circles_and_the_checkerboard():
+    centre, scale = standardisation("circles")
+    ring = np.stack([np.cos(np.linspace(0, 6, 100)), np.sin(np.linspace(0, 6, 100))], 1)
+    hole, gap = 0.1 * ring, 0.75 * ring
+    to_std = lambda p: (p - centre) / scale  # noqa: E731
+    assert evaluation.toy_regions("circles", to_std(hole)) == {"hole": 1.0, "gap": 0.0}
+    assert evaluation.toy_regions("circles", to_std(gap)) == {"hole": 0.0, "gap": 1.0}
+    centre, scale = standardisation("checkerboard")
+    white, black, far = np.array([[0.5, 1.5]]), np.array([[0.5, 0.5]]), np.array([[3.0, 0.0]])
+    regions = [evaluation.toy_regions("checkerboard", (p - centre) / scale) for p in (white, black, far)]
+    assert regions == [{"empty_cells": 1.0, "outside": 0.0}, {"empty_cells": 0.0, "outside": 0.0},
+                       {"empty_cells": 0.0, "outside": 1.0}]
+    assert evaluation.toy_regions("moons", white) == {}
+
+
+def test_divergences_match_their_floor_on_target_samples():
+    n = 256
+    floors = evaluation.floors("moons", n, 2)
+    fresh = np.asarray(toy2d("moons", 2 * n, jax.random.PRNGKey(11)))
+    blurred = _disc_like("moons", 2 * n)
+    held = evaluation.toy_batches("moons", n, 2)
+    good, bad = evaluation.divergences(fresh, held), evaluation.divergences(blurred, held)
+    assert set(floors) == {"coarse", "sharp"}
+    for eps in floors:
+        assert good[eps] < 3 * floors[eps] and bad[eps] > 2 * good[eps] and bad[eps] > 1.4 * floors[eps], (eps, good, bad)
+    with pytest.raises(ValueError, match="generated points"):
+        evaluation.divergences(fresh[:n], held)
+
+
+def test_seed_rule_is_shared():
+    a = evaluation.toy_train_set("circles", 10)
+    np.testing.assert_array_equal(a, toy2d("circles", 10, jax.random.PRNGKey(evaluation.TRAIN_SEED)))
+    held = evaluation.toy_batches("scurve", 5, 2)
+    assert not np.allclose(held[0], evaluation.toy_batches("scurve", 5, 2, "floor")[0])
+    with pytest.raises(ValueError, match="unknown 2D data set"):
+        evaluation.toy_train_set("nope", 3)
