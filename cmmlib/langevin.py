@@ -349,6 +349,16 @@ def _resolve_step(
     return h
 
 
+def _start(w, key, y0, n_steps, step_size, step_scale, reduction, quantile, *, warn_unstable):
+    """The wrappers' common start: checked ``y0``, the chain's key and the step ``h`` (its
+    estimate uses the first half of ``split(key)``, as the wrappers always have)."""
+    _check_steps(n_steps, step_size, step_scale)
+    y0 = _check_points(w, y0, "y0")
+    lam_key, key = jax.random.split(key)
+    return y0, key, _resolve_step(w, y0, lam_key, step_size, step_scale, reduction, quantile,
+                                  warn_unstable=warn_unstable)
+
+
 def ula(
     w: Potential,
     key: jax.Array,
@@ -370,10 +380,7 @@ def ula(
     Keys: ``k, key = jax.random.split(key)``, then :func:`run_chain` with :func:`ula_step`.
     Works inside ``jit``/``vmap``/``scan`` with a traced ``step_size`` or ``step_scale``.
     """
-    _check_steps(n_steps, step_size, step_scale)
-    y0 = _check_points(w, y0, "y0")
-    lam_key, key = jax.random.split(key)
-    h = _resolve_step(w, y0, lam_key, step_size, step_scale, reduction, quantile, warn_unstable=True)
+    y0, key, h = _start(w, key, y0, n_steps, step_size, step_scale, reduction, quantile, warn_unstable=True)
     y = run_chain(ula_step, w, key, _init(w, y0), n_steps, h).state.position
     return (y, h) if return_step else y
 
@@ -395,11 +402,8 @@ def ula_path(
     Returns:
       ``(path (n_steps // save_every + 1, n, d), h)``; ``path[0]`` is ``y0``.
     """
-    _check_steps(n_steps, step_size, step_scale)
     _check_thin(save_every, n_steps, "save_every")
-    y0 = _check_points(w, y0, "y0")
-    lam_key, key = jax.random.split(key)
-    h = _resolve_step(w, y0, lam_key, step_size, step_scale, reduction, quantile, warn_unstable=True)
+    y0, key, h = _start(w, key, y0, n_steps, step_size, step_scale, reduction, quantile, warn_unstable=True)
     path = run_chain(ula_step, w, key, _init(w, y0), n_steps, h, thin=save_every).path
     return jnp.concatenate([y0[None], path], axis=0), h
 
@@ -421,10 +425,7 @@ def mala(
     proposals over chains and steps. Step rule and keys as in :func:`ula`; a large explicit
     step does not diverge here (MALA rejects), so it is not checked.
     """
-    _check_steps(n_steps, step_size, step_scale)
-    y0 = _check_points(w, y0, "y0")
-    lam_key, key = jax.random.split(key)
-    h = _resolve_step(w, y0, lam_key, step_size, step_scale, reduction, quantile, warn_unstable=False)
+    y0, key, h = _start(w, key, y0, n_steps, step_size, step_scale, reduction, quantile, warn_unstable=False)
     chain = run_chain(mala_step, w, key, _init(w, y0), n_steps, h)
     return chain.state.position, chain.acceptance_rate
 
