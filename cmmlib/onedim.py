@@ -468,7 +468,8 @@ def _check_grid(kind: str, x: np.ndarray, lo: float, hi: float, n_bins: int, use
     where = f"grid {_fmt_range(lo, hi)} with n_bins={n_bins} (cell width {h:.3g})"
     data = f"data range {_fmt_range(float(x.min()), float(x.max()))}, std {sd:.3g}"
     if kind == "conjugate":
-        if user_grid and (lo > x.min() or hi < x.max()):
+        slack = 1e-6 * (hi - lo)  # a grid given as (x.min(), x.max()) holds the data up to rounding
+        if user_grid and (lo > x.min() + slack or hi < x.max() - slack):
             raise ValueError(
                 f"grid {_fmt_range(lo, hi)} does not contain the {data}: the conjugate potential w "
                 "is defined on the support of rho, so the grid must hold every sample, and room "
