@@ -74,11 +74,17 @@ def test_ula_stationary_covariance_formula():
 
 
 def test_explicit_step_and_jit(key):
-    y0 = jax.random.normal(key, (64, 2))
-    run = jax.jit(lambda y: langevin.ula(_quadratic, key, y, 5, step_size=0.05))
-    assert run(y0).shape == (64, 2)
+    """Under jit, with an explicit step, the chains equal the eager ones and move by the ULA
+    update: one step from y is y - h grad w(y) + sqrt(2h) xi (the mean move is -h A (y - mu))."""
+    y0 = jax.random.normal(key, (4096, 2)) + 3.0
+    run = jax.jit(lambda y, n: langevin.ula(_quadratic, key, y, 1, step_size=0.05), static_argnums=1)
+    y1 = run(y0, 1)
+    np.testing.assert_allclose(y1, langevin.ula(_quadratic, key, y0, 1, step_size=0.05), atol=1e-5)
+    drift = np.asarray(y1 - y0).mean(0)
+    expected = -0.05 * (np.asarray(y0).mean(0) - MU) @ A
+    np.testing.assert_allclose(drift, expected, atol=4 * np.sqrt(2 * 0.05 / 4096))
     y, acc = jax.jit(lambda y: langevin.mala(_quadratic, key, y, 5))(y0)
-    assert y.shape == (64, 2) and acc.shape == ()
+    assert y.shape == (4096, 2) and 0.0 < float(acc) <= 1.0
 
 
 @pytest.mark.parametrize("sampler", [langevin.ula, lambda *a, **k: langevin.mala(*a, **k)[0]])
