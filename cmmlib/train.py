@@ -19,6 +19,7 @@ import argparse
 import ast
 import dataclasses
 import importlib
+import importlib.util
 import json
 import shlex
 import sys
