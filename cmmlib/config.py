@@ -283,7 +283,7 @@ CMFGEN_2D = _per_profile(
 
 # Images (the paper's Table 2 where the text keeps it: batch 512, 50,000 steps, amortiser 3x256 at
 # lr 5e-4; the ICNN widths were lost and are this book's choice).
-_IMAGE_SAMPLING = SamplingSettings(n_steps=500, solver_iterations=500, solver_tolerance=1e-3, init_scale=1.0)
+_IMAGE_SAMPLING = SamplingSettings(n_steps=500, solver_iterations=5000, solver_tolerance=1e-3, init_scale=1.0)
 CMFGEN_IMAGES = _per_profile(
     ci=CMFGenSettings(steps=20, batch_size=64, chunk=10, icnn=ICNNSettings(features=(64, 64)),
                       amortizer_features=(64, 64), amortizer_optimizer=OptimizerSettings(5e-4, decay=False),
