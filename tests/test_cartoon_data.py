@@ -242,3 +242,28 @@ def test_standin_attributes_change_the_picture(monkeypatch):
     changed, changed_attributes = cartoon_standin.draw_face(0, index, 32)
     assert changed_attributes == {**attributes, "glasses": 3}
     assert not np.array_equal(image, changed)
+
+
+@pytest.mark.parametrize("cut", [1, 8, 200])
+def test_archive_cut_anywhere_is_a_clear_error(cache, tmp_path, cut):
+    # a cut inside the gzip trailer (CRC, length) leaves every tar member readable: only reading
+    # the compressed stream to its end finds it
+    good = _archive(tmp_path / "set.tgz").read_bytes()
+    cut_copy = tmp_path / "cut.tgz"
+    cut_copy.write_bytes(good[:-cut])
+    with pytest.raises(ValueError, match="cut.tgz is truncated or corrupt"):
+        cartoon_data.cartoon("train", 8, cut_copy, expected_count=None)
+    assert _no_results(cache)
+
+
+def test_flipped_byte_fails_the_crc_check(cache, tmp_path):
+    damaged = bytearray(_archive(tmp_path / "set.tgz").read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    target = tmp_path / "damaged.tgz"
+    target.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match="damaged.tgz is truncated or corrupt"):
+        download.safe_extract_tar(target, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        cartoon_data.cartoon("train", 8, target, expected_count=None)
+    assert _no_results(cache)

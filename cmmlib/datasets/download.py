@@ -215,5 +215,9 @@ def _extract_all(archive: Path, folder: Path) -> None:
         with tarfile.open(archive) as tar:
             members = _checked_members(tar)
             tar.extractall(folder, members=members, **extra)
+            # tar stops reading at its end-of-archive blocks; read the compressed stream to its
+            # end so that gzip, bz2 and xz check their trailers (CRC, length) too
+            while tar.fileobj.read(1 << 20):
+                pass
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         raise ValueError(f"archive {archive} is truncated or corrupt: {error}") from error
