@@ -1,6 +1,7 @@
 # cmm-book: two entry points for a fresh machine.
 #   make book   -> builds the executed HTML book in _build/html (main job)
-#   make test   -> pytest for cmmlib, nbval over every chapter (CMM_PROFILE=ci), warning-free book build
+#   make test   -> pytest for cmmlib; every chapter executed (CMM_PROFILE=ci) into a warning-free HTML
+#                  book (_build/ci/html); that book opened page by page in headless Chromium
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -13,7 +14,7 @@ export XLA_PYTHON_CLIENT_PREALLOCATE := false
 # tests and CI never download: loaders use the data shipped with cmmlib (and say so)
 test test-lib test-notebooks test-book: export CMM_OFFLINE := 1
 
-.PHONY: venv book test test-lib test-notebooks test-book bench clean
+.PHONY: venv book test test-lib test-notebooks test-book browser bench clean
 
 venv: $(STAMP)
 
@@ -30,17 +31,23 @@ book: venv
 test: test-lib test-notebooks test-book
 
 test-lib: venv
-	CMM_PROFILE=ci $(BIN)/python -m pytest tests -q -n $(WORKERS) --dist loadfile
+	CMM_PROFILE=ci $(BIN)/python -m pytest tests -q -n $(WORKERS) --dist loadfile -m "not browser"
 
+# Every chapter executed ($(WORKERS) at a time; a cell that raises fails), then the HTML book built
+# from the executed copies with -W -n (a Sphinx warning or a broken reference fails): _build/ci/html.
 test-notebooks: venv
-	CMM_PROFILE=ci $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1500 -p no:cacheprovider \
-		-n $(WORKERS) --dist loadfile book -q
+	CMM_PROFILE=ci $(BIN)/python .ci/build_book.py --out _build/ci --jobs $(WORKERS)
 
-# Sphinx warnings and broken references, without executing the notebooks.
-test-book: venv
-	mkdir -p _build
-	sed 's/^\(\s*execute_notebooks:\).*/\1 "off"/' _config.yml > _build/_config_noexec.yml
-	$(BIN)/jupyter-book build . -W -n --keep-going --config _build/_config_noexec.yml --path-output _build/noexec
+# That book as a reader sees it: every page in headless Chromium (tests/test_browser.py);
+# screenshots in _build/screenshots/.
+test-book: test-notebooks browser
+	CMM_BOOK_HTML=_build/ci/html $(BIN)/python -m pytest tests/test_browser.py -m browser -q -p no:cacheprovider
+
+# Debian's chromium and its driver (the browser test never downloads a browser).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
 bench: venv
 	$(BIN)/python -m cmmlib.bench all
