@@ -36,6 +36,7 @@ _SUBMODULES = (
     "potentials",
     "training",
     "reference_sampling",
+    "report",
     "validation",
     "zoo",
 )
