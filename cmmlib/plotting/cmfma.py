@@ -74,8 +74,14 @@ def energy_row(axes, gx, gy, energy, learned, potential, gibbs, samples, referen
     extent = (gx.min(), gx.max(), gy.min(), gy.max())
     for ax, values, title in ((axes[0], energy, f"{name}: $E$"),
                               (axes[1], learned, r"learned $w(\nabla w) - \log\det\nabla^2 w + c$")):
-        ax.contourf(gx, gy, values, levels=levels, cmap="viridis_r", extend="both")
+        filled = ax.contourf(gx, gy, values, levels=levels, cmap="viridis", extend="both")
         ax.set(title=title, xlim=extent[:2], ylim=extent[2:])
+    # one colour scale for both maps (same levels): dark = low energy, where rho has its mass
+    bar = ax.figure.colorbar(filled, ax=axes[1], fraction=0.05, pad=0.02)
+    bar.set_label(r"$E - \min E$ (same scale)", fontsize=7)
+    bar.set_ticks(levels[::5])
+    bar.set_ticklabels([f"{t - low:g}" for t in levels[::5]])
+    bar.ax.tick_params(labelsize=6)
     ax = axes[2]
     ax.contour(gx, gy, potential, levels=15, cmap="magma", linewidths=0.8)
     ax.scatter(gibbs[:, 0], gibbs[:, 1], s=1, alpha=0.3, color="C0", rasterized=True)
@@ -86,6 +92,9 @@ def energy_row(axes, gx, gy, energy, learned, potential, gibbs, samples, referen
                rasterized=True)
     ax.set(title="generated vs reference", xlim=extent[:2], ylim=extent[2:])
     ax.legend(fontsize=7, markerscale=6, loc="upper right")
+    for ax in axes:   # small print: the row of four fits a text column
+        ax.title.set_fontsize(8)
+        ax.tick_params(labelsize=6)
 
 
 def training_curves(ax: plt.Axes, histories: dict[str, np.ndarray], key: str = "loss") -> None:

@@ -10,7 +10,7 @@ from .gaussian import covariance_ellipse
 
 
 def scatter_panels(clouds: Mapping[str, np.ndarray], ellipses: Mapping[str, Sequence] | None = None,
-                   max_points: int = 3000, size: float = 3.6, lim: float | None = None):
+                   max_points: int = 3000, size: float = 3.3, lim: float | None = None):
     """One scatter panel per named point cloud, with optional ``(mean, cov, label, color)`` ellipses."""
     fig, axes = plt.subplots(1, len(clouds), figsize=(size * len(clouds), size), squeeze=False)
     for ax, (name, pts) in zip(axes[0], clouds.items()):
@@ -35,7 +35,7 @@ def step_tradeoff(steps: np.ndarray, errors: Mapping[float, np.ndarray], predict
 
     Dashed lines: the error of ULA's predicted stationary covariance (its bias floor).
     """
-    fig, axes = plt.subplots(1, 2 if acceptance else 1, figsize=(11 if acceptance else 6, 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, 2 if acceptance else 1, figsize=(10 if acceptance else 6, 3.6), squeeze=False)
     ax = axes[0, 0]
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(errors)))
     for color, (scale, err) in zip(colors, errors.items()):
@@ -61,8 +61,12 @@ def step_tradeoff(steps: np.ndarray, errors: Mapping[float, np.ndarray], predict
 def denoising(path: np.ndarray, iterations: Sequence[int], max_points: int = 2000, size: float = 2.8,
               lim: float | None = None):
     """Particles along the conjugate solver's iterations: noise moved onto the generated law."""
-    fig, axes = plt.subplots(1, len(iterations), figsize=(size * len(iterations), size))
-    for ax, k in zip(np.atleast_1d(axes), iterations):
+    cols = min(len(iterations), 3)   # rows of three panels: the figure fits a text column
+    rows = -(-len(iterations) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+    for ax in axes.ravel()[len(iterations):]:
+        ax.set_visible(False)
+    for ax, k in zip(axes.ravel(), iterations):
         pts = np.asarray(path[k])[:max_points]
         ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4, color="tab:purple")
         ax.set_title(f"iteration {k}")
@@ -94,9 +98,14 @@ def residual_curves(curves: Mapping[str, np.ndarray], tolerance: float | None = 
 
 
 def density_and_samples(grid: np.ndarray, density: np.ndarray, samples: Mapping[str, np.ndarray],
-                        max_points: int = 3000, size: float = 3.8):
+                        max_points: int = 3000, size: float = 3.6):
     """The eq. (9) density of rho on a square grid, with sample clouds drawn over it."""
-    fig, axes = plt.subplots(1, len(samples) + 1, figsize=(size * (len(samples) + 1), size))
+    cols = 2 if len(samples) + 1 > 3 else len(samples) + 1   # a 2 x 2 grid fits a text column
+    rows = -(-(len(samples) + 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+    for ax in axes.ravel()[len(samples) + 1:]:
+        ax.set_visible(False)
+    axes = axes.ravel()[:len(samples) + 1]
     xx, yy = np.meshgrid(grid, grid)
     axes[0].contourf(xx, yy, density, levels=20, cmap="magma")
     axes[0].set_title(r"$\rho$ by eq. (9)")
@@ -106,6 +115,7 @@ def density_and_samples(grid: np.ndarray, density: np.ndarray, samples: Mapping[
         ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.3, color="tab:blue")
         ax.set_title(name)
     for ax in axes:
+        ax.title.set_fontsize(9)
         ax.set_aspect("equal")
         ax.set_xlim(grid[0], grid[-1])
         ax.set_ylim(grid[0], grid[-1])
