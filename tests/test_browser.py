@@ -14,7 +14,9 @@ offline reader). Each page fails on:
 * a broken internal link or ``#anchor``,
 * a figure wider than the text column, or one drawn so much wider than the column that the
   browser shrinks it below 2/3 of its size (its labels become unreadable),
-* a page that scrolls sideways.
+* a page that scrolls sideways,
+* printed output a reader should not see: ``np.float64(...)`` reprs, a ``TqdmWarning`` or a
+  local path (``/.venv/``, ``site-packages/``).
 
 One screenshot per page is kept in ``_build/screenshots/``.
 Select with ``-m browser``; ``make test`` runs it as ``make test-book``.
@@ -155,6 +157,8 @@ const done = arguments[arguments.length - 1];
 """
 
 RAW_TEX = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]")
+# numpy scalar reprs, and warnings that print the reader's local paths
+LEAKS = re.compile(r"np\.(float|int)(16|32|64)\(|TqdmWarning|/\.venv/|site-packages/")
 
 
 @functools.lru_cache(maxsize=None)
@@ -206,6 +210,12 @@ def test_page_as_a_reader_sees_it(page, site, browser):
             start = max(0, m.start() - 40)
             problems.append(f"raw TeX in the text: ...{line[start:m.end() + 40].strip()}...")
             break
+
+    leaks = list(LEAKS.finditer(info["text"]))
+    for m in leaks[:3]:
+        problems.append(f"printed output a reader should not see: {info['text'][m.start():m.end() + 40]!r}")
+    if len(leaks) > 3:
+        problems.append(f"... and {len(leaks) - 3} more such outputs")
 
     for img in info["images"]:
         if img["natural"] == 0:
