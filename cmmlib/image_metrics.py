@@ -50,6 +50,7 @@ from cmmlib.validation import as_points, check_finite
 
 __all__ = [
     "SINGLE_HEAD",
+    "compare_image_sets",
     "Classifier",
     "ClassifierModel",
     "train_classifier",
@@ -525,3 +526,31 @@ def moment_matched_gaussian(x: Any, key: jax.Array, n: int, ridge: float = 1e-6)
     samples = jnp.asarray(mean, jnp.float32) + z @ jnp.asarray(factor.T, jnp.float32)
     check_finite(samples, "moment_matched_gaussian samples")
     return samples
+
+
+# ----------------------------------------------------------------------------------------------
+# the measured comparison of chapters 6 and 7
+# ----------------------------------------------------------------------------------------------
+def compare_image_sets(model: ClassifierModel, sets: Mapping[str, Any], reference: Any,
+                       reference_features: Any = None) -> dict[str, dict[str, float]]:
+    """Measure each image set of ``sets`` (``{name: (n, d)}``) against the real ``reference``
+    images ``(m, d)`` (a training set), in the classifier ``model``'s features.
+
+    Returns ``{name: {"frechet", "confidence", "nn_distance"}}``: the Fréchet distance
+    (:func:`frechet_distance`) between the set's features and the reference's; the mean
+    :func:`confidence` (averaged over the heads of a multi-head model); and the median distance
+    of the set's images to their nearest reference image (:func:`nearest_neighbour_distances`,
+    in pixel space). ``reference_features``: :func:`features` of ``reference`` when already
+    computed.
+    """
+    reference_features = features(model, reference) if reference_features is None else reference_features
+    out = {}
+    for name, images in sets.items():
+        conf = confidence(model, images)
+        conf = np.mean([np.mean(v) for v in conf.values()]) if isinstance(conf, dict) else np.mean(conf)
+        out[name] = {
+            "frechet": frechet_distance(features(model, images), reference_features),
+            "confidence": float(conf),
+            "nn_distance": float(np.median(nearest_neighbour_distances(images, reference))),
+        }
+    return out

@@ -86,6 +86,8 @@ DEFAULT_ALPHA = 0.01
 #: Hutchinson probes per image and step, and conjugate-gradient iterations per probe.
 DEFAULT_PROBES = 1
 DEFAULT_CG_ITERS = 20
+#: relative residual at which the Hutchinson estimator's conjugate gradients stop early
+CG_TOLERANCE = 1e-6
 
 
 class GradientError(NamedTuple):
@@ -124,8 +126,9 @@ def _exact(w: Potential, x: jax.Array, hvp: Callable[[jax.Array], jax.Array]) ->
 def _hutchinson(w: Potential, x: jax.Array, hvp: Callable[[jax.Array], jax.Array], key: jax.Array,
                 n_probes: int, cg_iters: int, probe: str) -> jax.Array:
     v = _probes(key, n_probes, x.shape[-1], probe)
-    # u_i ≈ H^{-1} v_i by exactly cg_iters iterations (tolerance 0: no early stop but at r = 0)
-    u = jax.vmap(lambda b: jax.scipy.sparse.linalg.cg(hvp, b, tol=0.0, atol=0.0, maxiter=cg_iters)[0])(v)
+    # u_i ≈ H^{-1} v_i by cg_iters iterations, or fewer once the residual is at float32 rounding
+    # (CG_TOLERANCE): iterating past it divides 0 by 0 when the residual underflows (NaN)
+    u = jax.vmap(lambda b: jax.scipy.sparse.linalg.cg(hvp, b, tol=CG_TOLERANCE, atol=0.0, maxiter=cg_iters)[0])(v)
     u = jax.lax.stop_gradient(u)
     return jnp.mean(jax.vmap(lambda ui, vi: _third(w, x, ui, vi))(u, v), axis=0)
 
@@ -369,6 +372,70 @@ def _compare(w: Potential, x: jax.Array, keys: jax.Array, *, n_probes: int, cg_i
     return estimate, exact
 
 
+# -- masks and simple imputations to compare with (chapters 6 and 7) ----------------------------
+HALF_MASKS = ("top", "bottom", "left", "right", "random")
+
+
+def half_masks(size: int, channels: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
+    """The half-image masks of the paper's Figures 7 and 17 for ``size x size`` images.
+
+    Returns ``{name: (size * size * channels,) bool}`` for the names of :data:`HALF_MASKS`
+    (``True`` = missing): the top, bottom, left or right half of the rows/columns (``size // 2``
+    of them; the larger half for odd sizes), and a random half of the pixels drawn from
+    ``seed``. Images are flattened row-major from ``(size, size, channels)`` (channels last,
+    as :func:`cmmlib.datasets.cartoon` returns them), and a pixel's channels are hidden
+    together: a colour image never shows one channel of a missing pixel.
+    """
+    size, channels = _check_count(size, "size"), _check_count(channels, "channels")
+    if size < 2:
+        raise ValueError(f"size must be at least 2 to have halves, got {size}")
+    rows, cols = np.divmod(np.arange(size * size), size)
+    pixel = {
+        "top": rows < size // 2, "bottom": rows >= size // 2,
+        "left": cols < size // 2, "right": cols >= size // 2,
+        "random": np.random.default_rng(seed).permutation(size * size) < size * size // 2,
+    }
+    return {name: np.repeat(pixel[name], channels) for name in HALF_MASKS}
+
+
+def masked_rmse(guess: Any, truth: Any, mask: Any) -> float:
+    """Root-mean-square error of ``guess`` against ``truth`` (both ``(n, d)``) on the masked
+    coordinates only (``mask``: ``(d,)`` or ``(n, d)`` bool, ``True`` = missing)."""
+    guess, truth = np.asarray(guess, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    if guess.shape != truth.shape:
+        raise ValueError(f"guess and truth must have the same shape, got {guess.shape} and {truth.shape}")
+    mask = np.broadcast_to(np.asarray(mask, dtype=bool), truth.shape)
+    if not mask.any():
+        raise ValueError("mask hides no coordinate")
+    return float(np.sqrt(np.mean((guess[mask] - truth[mask]) ** 2)))
+
+
+def reference_fills(x: Any, mask: Any, reference: Any) -> dict[str, np.ndarray]:
+    """Two simple imputations of the missing coordinates of ``x`` ``(n, d)`` from the images
+    ``reference`` ``(m, d)`` (a training set), to compare in-painting with.
+
+    ``mask``: ``(d,)`` bool, ``True`` = missing (one mask for all images). Returns
+    ``{"mean image": ..., "nearest neighbour": ...}``, each ``(n, d)``: the mean reference
+    image, and the reference image nearest to each ``x`` on the visible coordinates (Euclidean).
+    The visible coordinates hold ``x``'s own values in both.
+    """
+    from .image_metrics import nearest_neighbour_distances
+
+    x = np.asarray(x, dtype=np.float32)
+    reference = np.asarray(reference, dtype=np.float32)
+    mask = np.asarray(mask, dtype=bool)
+    if x.ndim != 2 or reference.ndim != 2 or mask.shape != (x.shape[1],) or reference.shape[1] != x.shape[1]:
+        raise ValueError(f"need x (n, d), reference (m, d) and mask (d,), got {x.shape}, "
+                         f"{reference.shape} and {mask.shape}")
+    if mask.all() or not mask.any():
+        raise ValueError("mask must hide some coordinates and show others")
+    _, nearest = nearest_neighbour_distances(x[:, ~mask], reference[:, ~mask], return_index=True)
+    fills = {"mean image": np.broadcast_to(reference.mean(axis=0), x.shape),
+             "nearest neighbour": reference[np.asarray(nearest)]}
+    return {name: np.where(mask, fill, x) for name, fill in fills.items()}
+
+
 __all__ = ["inpaint", "log_prob_gradient", "logdet_gradient", "logdet_gradient_error", "GradientError",
            "LOGDETS", "PROBES", "DEFAULT_STEPS", "DEFAULT_LEARNING_RATE", "DEFAULT_ALPHA",
-           "DEFAULT_PROBES", "DEFAULT_CG_ITERS"]
+           "DEFAULT_PROBES", "DEFAULT_CG_ITERS", "half_masks", "HALF_MASKS", "masked_rmse",
+           "reference_fills"]
