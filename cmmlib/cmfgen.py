@@ -37,7 +37,7 @@ import optax
 
 from . import conjugate, dual, langevin, training, validation
 from .config import CMFGenSettings, cmfgen as cmfgen_settings
-from .icnn import init_icnn, potential_fn
+from .icnn import fit_identity, init_icnn, potential_fn
 from .model import NOISES, ConjugateMomentModel, Networks
 
 METRICS = ("loss", "amortizer_loss", "lambda_max", "residual", "moment_error")
@@ -91,9 +91,13 @@ class CMFGen(Networks):
         return {"noise": self.noise, "dim": self.dim, "settings": s}
 
     def init(self, key: jax.Array, data: jax.Array) -> CMFGenState:
-        """``w = ½‖x‖²`` (so ``P_w = N(0, I)``), identity amortiser, particles ``Y ~ N(0, I)``."""
+        """``w ≈ ½‖x‖²`` (so ``P_w ≈ N(0, I)``; ``settings.icnn_init``), identity amortiser,
+        particles ``Y ~ N(0, I)``."""
         k_icnn, k_amort, k_particles = jax.random.split(key, 3)
         params = init_icnn(self.icnn, k_icnn, self.dim, init="identity")
+        if self.settings.icnn_init == "identity_units":
+            params = fit_identity(self.icnn, params, jax.random.fold_in(k_icnn, 1), data,
+                                  steps=self.settings.identity_fit_steps)
         amortizer_params = self.amortizer.init(k_amort, jnp.zeros((self.dim,), jnp.float32))
         opt, amort_opt = self.optimizers()
         particles = jax.random.normal(k_particles, (self.settings.batch_size, self.dim))

@@ -151,13 +151,15 @@ def sampling(profile: str | None = None) -> SamplingChapterSettings:
 class ICNNSettings:
     """The convex potential :class:`cmmlib.icnn.ICNN`: hidden ``features``, ``activation``
     (``"elu"`` or ``"softplus"`` of sharpness ``beta``), the floor ``strong_convexity``
-    :math:`\\varepsilon\\|x\\|^2/2`, and the spread of the first layer's biases."""
+    :math:`\\varepsilon\\|x\\|^2/2`, the spread of the first layer's biases, and whether the
+    hidden layers have ``quadratic_inputs``."""
 
     features: tuple[int, ...] = (64, 64, 64, 64)
     activation: str = "elu"
     beta: float = 1.0
     strong_convexity: float = 0.05
     first_bias_scale: float = 1.0
+    quadratic_inputs: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,12 +258,17 @@ class CMFGenSettings:
     ``amortizer_features``), and takes one ``optimizer`` step on the ICNN (``icnn``) and one
     ``amortizer_optimizer`` step on the amortiser. Steps run in jitted ``lax.scan`` chunks of
     ``chunk`` steps; with a folder, the training state is checkpointed every
-    ``checkpoint_every`` steps. ``sampling``: how the trained model generates.
+    ``checkpoint_every`` steps. ``sampling``: how the trained model generates. ``icnn_init``:
+    how the start :math:`w = \\tfrac12\\|x\\|^2` is made: ``"identity"``, exactly, by the ICNN's
+    learnable quadratic; ``"identity_units"``, by fitting the ICNN's units to it
+    (:func:`cmmlib.icnn.fit_identity`, ``identity_fit_steps`` Adam steps), the quadratic zero.
     """
 
     steps: int
     batch_size: int
     icnn: ICNNSettings = ICNNSettings()
+    icnn_init: str = "identity"
+    identity_fit_steps: int = 1000
     amortizer_features: tuple[int, ...] = (128, 128, 128)
     optimizer: OptimizerSettings = OptimizerSettings()
     amortizer_optimizer: OptimizerSettings = OptimizerSettings(decay=False)

@@ -55,7 +55,8 @@ def _positive_int(text: str) -> int:
 
 
 def _assignments(items: list[str]) -> dict[str, Any]:
-    """``FIELD=VALUE`` pairs, values as Python literals (``3e-3``, ``(64, 64)``, ``True``)."""
+    """``FIELD=VALUE`` pairs, values as Python literals (``3e-3``, ``(64, 64)``, ``True``); a bare
+    word (``softplus``) is a string."""
     out = {}
     for item in items:
         field, sep, value = item.partition("=")
@@ -64,6 +65,9 @@ def _assignments(items: list[str]) -> dict[str, Any]:
         try:
             out[field] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
+            if value.isidentifier():
+                out[field] = value
+                continue
             raise SystemExit(f"--set {field}: {value!r} is not a Python literal (a number, True, (64, 64)...)") from None
     return out
 
@@ -116,7 +120,7 @@ def _add_cmfgen(parser: argparse.ArgumentParser) -> None:
                         help="points per held-out batch (default: the profile's, 2048 in cpu and paper)")
     parser.add_argument("--n-train", type=_positive_int, default=None, help="training points per 2D set")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
-                        help="change settings, e.g. --set optimizer.learning_rate=3e-3 icnn.features='(128,)*5'")
+                        help="change settings, e.g. --set optimizer.learning_rate=3e-3 icnn.features='(128,128,128,128,128)' icnn.activation=softplus")
     parser.add_argument("--history-stride", type=_positive_int, default=10,
                         help="saved training curves are block means over this many steps")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -117,6 +117,10 @@ def check_learner_settings(settings: Any) -> Any:
             raise ValueError(f"{name} must be a positive number, got {value!r}")
     if not settings.langevin.step_scale < 2:
         raise ValueError(f"langevin.step_scale must be below 2 (ULA diverges beyond), got {settings.langevin.step_scale}")
+    if getattr(settings, "icnn_init", "identity") not in ("identity", "identity_units"):
+        raise ValueError(f"icnn_init must be 'identity' or 'identity_units', got {settings.icnn_init!r}")
+    if hasattr(settings, "identity_fit_steps"):
+        check_count(settings.identity_fit_steps, "identity_fit_steps", 1)
     for icnn in (getattr(settings, "icnn", None), getattr(settings, "icnn_1d", None)):
         if icnn is not None and icnn.activation == "softplus" and not icnn.beta > 0:
             raise ValueError(f"icnn.beta must be positive (a negative beta makes w non-convex), got {icnn.beta}")

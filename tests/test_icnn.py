@@ -121,3 +121,27 @@ def test_bad_module_settings_raise(key):
         icnn.init_icnn(icnn.ICNN(), key, 0)
     with pytest.raises(ValueError, match="strong_convexity"):
         icnn.init_icnn(icnn.ICNN(strong_convexity=2.0), key, 2)
+
+
+@pytest.mark.parametrize("quadratic_inputs", [True, False])
+def test_fit_identity_moves_the_start_into_the_units(key, quadratic_inputs):
+    """The units' identity start: L = 0 (and it stays a stationary point), ∇w(x) ≈ x where it was
+    fitted (data and N(0, I)), convexity kept; it runs under vmap (as the learners init)."""
+    module = icnn.ICNN(features=(32, 32), quadratic_inputs=quadratic_inputs)
+    data = 0.5 * jax.random.normal(jax.random.PRNGKey(3), (256, 2)) + 1.0
+    fit = jax.vmap(lambda k: icnn.fit_identity(module, icnn.init_icnn(module, k, 2), k, data, steps=400))
+    params = fit(jax.random.split(key, 2))
+    one = jax.tree.map(lambda a: a[0], params)
+    assert np.all(np.asarray(one["params"]["quadratic"]) == 0.0)
+    x = jnp.concatenate([data[:64], jax.random.normal(jax.random.PRNGKey(4), (64, 2))])
+    grad = jax.vmap(jax.grad(icnn.potential_fn(module, one)))(x)
+    rel = float(jnp.sqrt(jnp.mean(jnp.sum((grad - x) ** 2, -1)) / jnp.mean(jnp.sum(x**2, -1))))
+    assert rel < 0.2, rel
+    # before the fit, with L = 0, the units alone are far from the identity
+    zero = icnn.init_icnn(module, key, 2)
+    zero = {"params": {**zero["params"], "quadratic": jnp.zeros((2, 2))}}
+    grad0 = jax.vmap(jax.grad(icnn.potential_fn(module, zero)))(x)
+    assert float(jnp.sqrt(jnp.mean(jnp.sum((grad0 - x) ** 2, -1)) / jnp.mean(jnp.sum(x**2, -1)))) > 0.8
+    # the gradient of the dual loss with respect to L vanishes at L = 0
+    g = jax.grad(lambda p: jnp.mean(module.apply(p, x)))(one)
+    assert np.all(np.asarray(g["params"]["quadratic"]) == 0.0)
