@@ -469,6 +469,7 @@ CHAPTER6 = _per_profile(
 def chapter6(profile: str | None = None) -> Chapter6Settings:
     return _select(CHAPTER6, profile)
 
+
 # Chapter 7: Cartoon faces
 # --------------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
