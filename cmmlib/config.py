@@ -329,7 +329,7 @@ class Chapter4Settings:
 
 CHAPTER4 = _per_profile(
     ci=Chapter4Settings(n_train=4096, eval_size=512, n_seeds=2, retrain=False, demo_steps=100, gaussian_steps=1500),
-    cpu=Chapter4Settings(n_train=50_000, eval_size=2048, n_seeds=2, retrain=False, demo_steps=300, gaussian_steps=3000),
+    cpu=Chapter4Settings(n_train=50_000, eval_size=2048, n_seeds=2, retrain=False, demo_steps=100, gaussian_steps=3000),
     paper=Chapter4Settings(n_train=100_000, eval_size=2048, n_seeds=5, retrain=True, demo_steps=1000,
                            gaussian_steps=5000),
 )
@@ -427,15 +427,17 @@ def chapter5(profile: str | None = None) -> Chapter5Settings:
 # Chapter 6: MNIST
 # --------------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
-class Chapter6Settings:
-    """Chapter 6 (MNIST): images of ``size × size`` pixels (``size`` divides 28), smoothed by
-    Gaussian noise of standard deviation ``smooth_sigma``; ``retrain`` to retrain instead of
-    loading the shipped checkpoints, ``demo_steps`` for the short training that the ci profile
-    runs too; ``n_generated`` images per method for the measurements; the classifier
+class ImageChapterSettings:
+    """What the image chapters share: images of ``size × size`` pixels, smoothed by Gaussian
+    noise of standard deviation ``smooth_sigma``; ``retrain`` to retrain instead of loading the
+    shipped checkpoints, ``demo_steps`` for the short training that every profile runs;
+    ``n_generated`` images per method for the measurements; the classifier
     (``classifier_steps``) whose features measure them; in-painting of ``n_inpaint`` held-out
-    digits for ``inpaint_steps`` steps, its log-det term ``inpaint_logdet`` (``"exact"``, or the
+    images for ``inpaint_steps`` steps, its log-det term ``inpaint_logdet`` (``"exact"``, or the
     ``"hutchinson"`` estimate of its gradient: about 60 times cheaper at d = 196); and the
-    tolerances of the checks (``tol_*``)."""
+    tolerances of the checks: ``tol_accuracy`` (the classifier's), ``tol_frechet_vs_gaussian``
+    (the largest Fréchet-distance ratio of CMFGen to the moment-matched Gaussian that passes)
+    and ``tol_inpaint_vs_mean`` (in-painting error over the mean image's)."""
 
     size: int
     smooth_sigma: float
@@ -449,6 +451,11 @@ class Chapter6Settings:
     tol_accuracy: float
     tol_frechet_vs_gaussian: float
     tol_inpaint_vs_mean: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Chapter6Settings(ImageChapterSettings):
+    """Chapter 6 (MNIST, ``size`` divides 28): the fields of :class:`ImageChapterSettings`."""
 
 
 CHAPTER6 = _per_profile(
@@ -473,36 +480,18 @@ def chapter6(profile: str | None = None) -> Chapter6Settings:
 # Chapter 7: Cartoon faces
 # --------------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
-class Chapter7Settings:
-    """Chapter 7 (cartoon faces, colour): RGB images of ``size × size`` pixels (``3 size²``
-    dimensions), smoothed by Gaussian noise of standard deviation ``smooth_sigma``; ``retrain``
-    to retrain instead of loading the shipped checkpoints ``cartoon<size>-<noise>-s0``,
-    ``demo_steps`` for the short training that every profile runs; ``n_generated`` images per
-    method for the measurements; the classifier (``classifier_steps``, one head per attribute of
-    ``classifier_attributes``, names the Cartoon Set and the stand-in share) whose features
-    measure them, its accuracy checked on ``accuracy_attribute``; in-painting of ``n_inpaint``
-    held-out faces for ``inpaint_steps`` steps with the log-det term ``inpaint_logdet``; and the
-    tolerances of the checks: ``tol_accuracy`` (the classifier's), ``tol_frechet_vs_gaussian`` and
-    ``tol_frechet_vs_baseline`` (the largest Fréchet-distance ratios of CMFGen to the
-    moment-matched Gaussian and to the baseline that pass: 1 is the paper's claim; the ``ci`` and
-    ``cpu`` values bound what the shipped 1,000-step models measured, so they catch a regression,
-    not confirm the claim), ``tol_inpaint_vs_mean`` (in-painting error over the mean image's)."""
+class Chapter7Settings(ImageChapterSettings):
+    """Chapter 7 (cartoon faces, colour: ``3 size²`` dimensions; checkpoints
+    ``cartoon<size>-<noise>-s0``): the fields of :class:`ImageChapterSettings`, with the
+    classifier's heads on ``classifier_attributes`` (names the Cartoon Set and the stand-in
+    share), its accuracy checked on ``accuracy_attribute``, and ``tol_frechet_vs_baseline``, the
+    largest Fréchet ratio of CMFGen to the baseline that passes (1 is the paper's claim; the
+    ``ci`` and ``cpu`` values, like their ``tol_frechet_vs_gaussian``, bound what the shipped
+    1,000-step models measured, so they catch a regression, not confirm the claim)."""
 
-    size: int
-    smooth_sigma: float
-    retrain: bool
-    demo_steps: int
-    n_generated: int
-    classifier_steps: int
     classifier_attributes: tuple[str, ...]
     accuracy_attribute: str
-    n_inpaint: int
-    inpaint_steps: int
-    inpaint_logdet: str
-    tol_accuracy: float
-    tol_frechet_vs_gaussian: float
     tol_frechet_vs_baseline: float
-    tol_inpaint_vs_mean: float
 
 
 _FACE_ATTRIBUTES = ("hair_color", "face_color", "face_shape", "hair", "glasses")

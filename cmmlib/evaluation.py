@@ -138,6 +138,24 @@ def mean_hessian(model: Any, x: Any) -> jax.Array:
     return jnp.mean(jax.vmap(jax.hessian(model.w))(jnp.asarray(x)), axis=0)
 
 
+def curvature_floor(model: Any) -> float:
+    r"""The smallest eigenvalue of :math:`L^\top L + \varepsilon I`, the Hessian of the ICNN's
+    quadratic part :math:`\tfrac12\|Lx\|^2 + \tfrac\varepsilon2\|x\|^2`: a lower bound of
+    :math:`\nabla^2 w_\theta` everywhere, since the rest of the ICNN is convex. Across a gap of
+    width :math:`g` in the data, :math:`\nabla w_\theta` then moves by at least this times
+    :math:`g`, and :math:`P_{w_\theta}` puts mass on what maps into the gap."""
+    chol = np.asarray(model.params["params"]["quadratic"], np.float64)
+    return float(np.linalg.eigvalsh(chol.T @ chol).min() + model.icnn.strong_convexity)
+
+
+def radial_curvature(model: Any, radii: Any, angle: float = 0.3) -> np.ndarray:
+    r"""Curvature of :math:`w_\theta` along the ray of direction :math:`u = (\cos a, \sin a)`:
+    :math:`u^\top \nabla^2 w_\theta(r u)\, u` at ``radii (n,)`` (2D models); ``(n,)``."""
+    u = jnp.asarray([math.cos(angle), math.sin(angle)], jnp.float32)
+    points = jnp.asarray(radii, jnp.float32)[:, None] * u
+    return np.asarray(jax.vmap(lambda x: u @ jax.hessian(model.w)(x) @ u)(points))
+
+
 # -- 1D models (chapter 5) --------------------------------------------------------------------
 def gibbs_density_1d(model: Any, grid: Any) -> np.ndarray:
     r"""The learned Gibbs factor :math:`e^{-w}/Z_w` on a uniform 1D ``grid (B,)``, normalised there."""
@@ -189,5 +207,5 @@ def learned_energy(model: Any, x: Any) -> np.ndarray:
 
 
 __all__ = ["toy_train_set", "toy_batches", "divergences", "floors", "off_support_fraction", "toy_regions",
-           "sharpness", "mean_hessian", "gibbs_density_1d", "onedim_distances", "learned_energy", "EPSILON_FRACTIONS",
-           "TRAIN_SEED", "HELDOUT_SEED", "FLOOR_SEED"]
+           "sharpness", "mean_hessian", "curvature_floor", "radial_curvature", "gibbs_density_1d", "onedim_distances",
+           "learned_energy", "EPSILON_FRACTIONS", "TRAIN_SEED", "HELDOUT_SEED", "FLOOR_SEED"]

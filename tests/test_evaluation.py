@@ -60,3 +60,21 @@ def test_seed_rule_is_shared():
     assert not np.allclose(held[0], evaluation.toy_batches("scurve", 5, 2, "floor")[0])
     with pytest.raises(ValueError, match="unknown 2D data set"):
         evaluation.toy_train_set("nope", 3)
+
+
+def test_curvature_floor_and_radial_curvature_on_known_potentials():
+    """On the exact identity start, w = ½‖x‖²: the floor and every radial curvature are 1; with
+    the quadratic zeroed, the floor is the strong convexity ε alone."""
+    from cmmlib import icnn
+    from cmmlib.model import Amortizer, ConjugateMomentModel
+
+    module = icnn.ICNN(features=(8, 8), output_init_scale=0.0)
+    params = icnn.init_icnn(module, jax.random.PRNGKey(0), 2)
+    model = ConjugateMomentModel(module, params, Amortizer(features=(8,)), None, 2)
+    assert evaluation.curvature_floor(model) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(evaluation.radial_curvature(model, np.linspace(0, 2, 5), angle=1.0), 1.0, atol=1e-5)
+    zero = {"params": {**params["params"], "quadratic": np.zeros((2, 2), np.float32)}}
+    flat = ConjugateMomentModel(module, zero, Amortizer(features=(8,)), None, 2)
+    assert evaluation.curvature_floor(flat) == pytest.approx(module.strong_convexity, abs=1e-6)
+    np.testing.assert_allclose(evaluation.radial_curvature(flat, np.array([0.5, 1.5])), module.strong_convexity,
+                               atol=1e-5)

@@ -1,5 +1,5 @@
 """Figures of chapter 4 (CMFGen in 2D): Figure 4 panels, training curves, Figure 13 boxplots,
-quality per step budget and the ULA step trade-off. Pure functions returning matplotlib figures."""
+quality per step budget, the ULA step trade-off, and the sharpness diagnostics. Pure functions returning matplotlib figures."""
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -48,7 +48,7 @@ def training_curves(histories: Mapping[str, Mapping[str, np.ndarray]], stride: i
                     keys: Sequence[str] = ("loss", "moment_error", "lambda_max", "residual")):
     """Training curves (one panel per history key, one line per label); ``stride`` = steps per
     stored value (checkpoints store block means)."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8))
+    fig, axes = plt.subplots(1, len(keys), figsize=(min(10.0, 2.5 * len(keys)), 2.6))
     for ax, key in zip(np.atleast_1d(axes), keys):
         for label, hist in histories.items():
             values = np.asarray(hist.get(key, []), dtype=float)
@@ -65,7 +65,7 @@ def training_curves(histories: Mapping[str, Mapping[str, np.ndarray]], stride: i
 def figure13(divergences: Mapping[str, Mapping[str, Sequence[float]]]):
     """Boxplots of Sinkhorn divergences per data set: ``{dataset: {"floor"|"gibbs"|"gaussian": values}}``."""
     names = list(divergences)
-    fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 3), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(min(10.0, 2.0 * len(names)), 2.8), squeeze=False)
     for ax, name in zip(axes[0], names):
         groups = [k for k in ("floor", "gibbs", "gaussian") if k in divergences[name]]
         box = ax.boxplot([divergences[name][k] for k in groups], patch_artist=True, widths=0.6)
@@ -84,7 +84,7 @@ def figure13(divergences: Mapping[str, Mapping[str, Sequence[float]]]):
 def quality_vs_steps(rows: Sequence[Mapping[str, Any]]):
     """Divergence / floor against training steps, per data set, CMFGen vs baseline (mean ± seeds)."""
     names = sorted({r["dataset"] for r in rows}, key=[r["dataset"] for r in rows].index)
-    fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(min(10.0, 2.0 * len(names)), 2.6), sharey=True, squeeze=False)
     for ax, name in zip(axes[0], names):
         for noise in ("gibbs", "gaussian"):
             sel = [r for r in rows if r["dataset"] == name and r["noise"] == noise]
@@ -117,5 +117,65 @@ def step_scale_tradeoff(rows: Sequence[Mapping[str, Any]]):
     axes[1].set(xscale="log", xlabel="step scale $s$", ylabel="divergence / floor")
     axes[0].legend(fontsize=7)
     axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def circles_diagnostics(radii: Mapping[str, np.ndarray], curvatures: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                        floors: Mapping[str, float], rings: Sequence[float]):
+    """Where the circles' generated mass lies and why: the histogram of ``radii`` (label -> (n,)
+    distances to the centre) and, per model, the radial curvature of :math:`w_\\theta` (label ->
+    (r, curvature)) with its lower bound ``floors`` (label -> value); ``rings``: the data's radii."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    top = max(np.max(r) for r in radii.values())
+    bins = np.linspace(0.0, top, 60)
+    for label, r in radii.items():
+        axes[0].hist(r, bins=bins, density=True, histtype="step", lw=1.2, color="k" if label == "data" else None,
+                     label=label)
+    for label, (r, curv) in curvatures.items():
+        line, = axes[1].plot(r, curv, lw=1.2, label=label)
+        axes[1].axhline(floors[label], color=line.get_color(), ls=":", lw=1)
+    for ax in axes:
+        for ring in rings:
+            ax.axvline(ring, color="gray", lw=0.6, ls="--")
+    axes[0].set(xlabel="distance to the centre", ylabel="density", title="radial distribution of the samples")
+    axes[1].set(xlabel="distance to the centre", ylabel=r"$u^\top \nabla^2 w_\theta(ru)\, u$", yscale="log",
+                title="radial curvature of $w_\\theta$ (dotted: its floor)")
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def sharpness_levers(rows: Sequence[Mapping[str, Any]], regions: Mapping[str, str], data: Mapping[str, float]):
+    """One horizontal bar per lever (``rows``: dicts with ``lever``, ``dataset`` and ``sharpness``)
+    for each ``(dataset, region)`` of ``regions`` (``{"circles": "gap", ...}``), with the data's
+    own fraction (``data``: dataset -> value) as a dashed line."""
+    levers = list(dict.fromkeys(r["lever"] for r in rows))
+    fig, axes = plt.subplots(1, len(regions), figsize=(10, 0.35 * len(levers) + 1.2), sharey=True, squeeze=False)
+    for ax, (name, region) in zip(axes[0], regions.items()):
+        values = [next((r["sharpness"][region] for r in rows if r["lever"] == lever and r["dataset"] == name), np.nan)
+                  for lever in levers]
+        ax.barh(np.arange(len(levers)), values, color="tab:blue")
+        ax.axvline(data[name], color="k", ls="--", lw=1, label="data")
+        ax.set(title=f"{name}: {region.replace('_', ' ')}", xlabel="fraction of generated mass")
+        ax.legend(fontsize=7)
+    axes[0][0].set_yticks(np.arange(len(levers)), levers)
+    axes[0][0].invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def sharpness_vs_steps(series: Mapping[str, Mapping[str, tuple[Sequence[int], Sequence[float]]]],
+                       data: Mapping[str, float]):
+    """Sharpness against training steps: ``series`` maps a panel title to ``{label: (steps,
+    fractions)}``; ``data`` maps the panel title to the data's own fraction (dashed)."""
+    fig, axes = plt.subplots(1, len(series), figsize=(10, 3.0), squeeze=False)
+    for ax, (title, lines) in zip(axes[0], series.items()):
+        for label, (steps, values) in lines.items():
+            ax.plot(steps, values, marker="o", ms=4, lw=1, label=label)
+        ax.axhline(data[title], color="k", ls="--", lw=1, label="data")
+        ax.set(xscale="log", xlabel="training steps", ylabel="fraction of generated mass", title=title, ylim=(0, None))
+    axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     return fig
