@@ -73,10 +73,10 @@ def _assignments(items: list[str]) -> dict[str, Any]:
 
 
 def _settings(base: Any, items: list[str]) -> Any:
-    from . import config
+    from . import config, validation
 
     try:
-        return config.override(base, _assignments(items))
+        return validation.check_learner_settings(config.override(base, _assignments(items)))
     except ValueError as err:
         raise SystemExit(f"--set: {err}") from None
 
