@@ -24,9 +24,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q -r requirements.txt -e .
 	touch $@
 
+# The chapters executed $(WORKERS) at a time in the active profile (cpu without a GPU), then the HTML
+# built from the executed copies with -W -n and checked: _build/html. While editing one chapter,
+# `$(BIN)/jupyter-book build .` rebuilds with Jupyter Book's cache (only what changed runs again).
 book: venv
-	$(BIN)/jupyter-book build . -W -n --keep-going
-	$(BIN)/python .ci/check_html.py _build/html
+	$(BIN)/python .ci/build_book.py --out _build --jobs $(WORKERS)
 
 test: test-lib test-notebooks test-book
 

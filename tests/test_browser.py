@@ -104,7 +104,7 @@ def browser(tmp_path_factory):
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
+    driver.set_script_timeout(90)  # above the bounded waits of INSPECT (20 s images, 10 s loading, 30 s MathJax)
     yield driver
     driver.quit()
 
@@ -115,14 +115,17 @@ const done = arguments[arguments.length - 1];
 (async () => {
   const images = Array.from(document.images);
   images.forEach(img => { img.loading = "eager"; });
-  await Promise.all(images.map(img => img.decode().catch(() => null)));
+  // bounded waits: a stalled decode or typesetting is reported by the checks, not a script timeout
+  const within = (promise, ms) => Promise.race([promise, new Promise(resolve => setTimeout(resolve, ms))]);
+  await within(Promise.all(images.map(img => img.decode().catch(() => null))), 20000);
   let mathjax = "absent";
   const hasMath = !!document.querySelector(".math, .tex2jax_process, .mathjax_process");
   for (let i = 0; i < 100 && hasMath && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++) {
     await new Promise(resolve => setTimeout(resolve, 100));  // MathJax loads with the page (defer)
   }
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    try { await MathJax.startup.promise; mathjax = "typeset"; }
+    mathjax = "still typesetting after 30 s";
+    try { await within(MathJax.startup.promise.then(() => { mathjax = "typeset"; }), 30000); }
     catch (e) { mathjax = "failed: " + e; }
   } else if (window.MathJax) { mathjax = "not loaded"; }
   const column = document.querySelector("article.bd-article") || document.querySelector("main");
