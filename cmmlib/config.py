@@ -329,7 +329,7 @@ class Chapter4Settings:
 
 CHAPTER4 = _per_profile(
     ci=Chapter4Settings(n_train=4096, eval_size=512, n_seeds=2, retrain=False, demo_steps=100, gaussian_steps=1500),
-    cpu=Chapter4Settings(n_train=50_000, eval_size=2048, n_seeds=2, retrain=False, demo_steps=100, gaussian_steps=3000),
+    cpu=Chapter4Settings(n_train=50_000, eval_size=2048, n_seeds=2, retrain=False, demo_steps=100, gaussian_steps=1500),
     paper=Chapter4Settings(n_train=100_000, eval_size=2048, n_seeds=5, retrain=True, demo_steps=1000,
                            gaussian_steps=5000),
 )
