@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cmmlib.validation import as_points, check_finite
+from cmmlib.validation import as_points, check_finite, check_points
 
 __all__ = [
     "SINGLE_HEAD",
@@ -145,15 +145,7 @@ def _as_labels(labels: Any, n: int, name: str = "labels") -> tuple[dict[str, np.
 
 def _as_float64(x: Any, name: str, dim: int | None = None, min_points: int = 2) -> np.ndarray:
     """``(n, d)`` finite points as a float64 NumPy array (no round trip through float32)."""
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape (n, d), got shape {arr.shape}")
-    if dim is not None and arr.shape[1] != dim:
-        raise ValueError(f"{name} must have dimension d={dim}, got shape {arr.shape}")
-    if arr.shape[0] < min_points:
-        raise ValueError(f"{name} needs at least {min_points} point(s), got {arr.shape[0]}")
-    check_finite(arr, name)
-    return arr
+    return check_points(np.asarray(x, dtype=np.float64), name, dim, min_points)
 
 
 def _as_images(x: Any, name: str, dim: int | None = None, min_points: int = 1) -> jax.Array:

@@ -26,7 +26,12 @@ def as_points(x: Any, name: str = "x", dim: int | None = None, min_points: int =
       dim: the expected ``d``, or ``None`` for any.
       min_points: the smallest accepted ``n``.
     """
-    arr = x if isinstance(x, jax.Array) else jax.numpy.asarray(x)
+    return check_points(x if isinstance(x, jax.Array) else jax.numpy.asarray(x), name, dim, min_points)
+
+
+def check_points(arr: Any, name: str = "x", dim: int | None = None, min_points: int = 1) -> Any:
+    """Raise ``ValueError`` unless the array ``arr`` is ``(n, d)`` (``d = dim`` when given,
+    ``n >= min_points``) and finite; returns it unchanged (a NumPy or JAX array)."""
     if arr.ndim != 2:
         raise ValueError(f"{name} must have shape (n, d), got shape {tuple(arr.shape)}")
     if dim is not None and arr.shape[1] != dim:
