@@ -2,12 +2,12 @@
 
 Each lever is one ``python -m cmmlib.train cmfgen`` call that changes one setting of the ``cpu``
 profile (``--set``) and trains CMFGen on the circles and the checkerboard, measuring divergences
-and sharpness at a few steps of one schedule. Runs resume from their checkpoints under
-``--runs`` (default ``runs/sharpness``) when the script is started again. The rows of all levers
-are gathered, with the hardware and the commands, into ``--out`` (default: the measurements that
-chapter 4 reads).
+and sharpness at a few steps of one schedule (run ``<lever>@<steps>``). Runs resume from their
+checkpoints under ``--runs`` (default ``runs/sharpness``) when the script is started again. The
+rows of all runs are gathered, with the hardware and the commands, into ``--out`` (default: the
+measurements that chapter 4 reads; runs already there are kept).
 
-    python scripts/sharpness_sweep.py [--steps 4000] [--levers base floor0 ...]
+    python scripts/sharpness_sweep.py [--steps 2000] [--levers base units_noquad ...]
 """
 from __future__ import annotations
 
