@@ -16,6 +16,10 @@ _EXPORTS = {
     "toy2d": "toy",
     "TOY2D_NAMES": "toy",
     "PAPER_TOY2D": "toy",
+    # the Gaussian of chapter 4's Proposition 2 check
+    "prop2_gaussian": "gaussian2d",
+    "PROP2_MEAN": "gaussian2d",
+    "PROP2_COV": "gaussian2d",
     # energies of chapter 5
     "energy": "energies",
     "ENERGY_NAMES": "energies",
