@@ -4,9 +4,14 @@
 
 1. executes each chapter of ``_toc.yml`` with nbclient in the chapter's own folder (as Jupyter
    Book would), each in its own process, ``--jobs`` at a time; a cell that raises fails the chapter
-   and the script prints which one (this is the regression test of every chapter's checks);
+   and the script prints which one (this is the regression test of every chapter's checks). The
+   chapters record their verdicts in ``OUT/results`` (``$CMM_RESULTS``, see ``cmmlib.results``);
+   a notebook whose metadata sets ``cmm.after_chapters`` (the reproduction report, which reads
+   those verdicts) runs once all the others have;
 2. copies the book's sources into ``OUT/src`` with the executed notebooks in place of the
-   sources, and builds it with ``jupyter-book build -W -n --keep-going`` and execution off, so a
+   sources, with each notebook's run time, status and time of execution in
+   ``OUT/src/_exec_stats.json`` (shown by ``{nb-exec-table}`` through ``book/_ext/book_html.py``),
+   and builds it with ``jupyter-book build -W -n --keep-going`` and execution off, so a
    Sphinx warning or a broken reference fails too. The HTML lands in ``OUT/html``.
 
 Each chapter therefore runs once, and ``tests/test_browser.py`` reads the same HTML.
@@ -14,6 +19,7 @@ Each chapter therefore runs once, and ``tests/test_browser.py`` reads the same H
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -47,11 +53,16 @@ def execute_one(notebook: Path, out_dir: Path, timeout: int) -> None:
     nbformat.write(nb, out_dir / notebook.name)
 
 
-def execute(notebook: Path, out_dir: Path, timeout: int) -> tuple[Path, float, str | None]:
+def after_chapters(notebook: Path) -> bool:
+    """Whether ``notebook`` reads what the chapters record (metadata ``cmm.after_chapters``)."""
+    return bool(json.loads(notebook.read_text()).get("metadata", {}).get("cmm", {}).get("after_chapters"))
+
+
+def execute(notebook: Path, out_dir: Path, timeout: int, env: dict[str, str]) -> tuple[Path, float, str | None]:
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, __file__, "--execute-one", str(notebook), str(out_dir),
-         "--timeout", str(timeout)], cwd=notebook.parent, capture_output=True, text=True)
+         "--timeout", str(timeout)], cwd=notebook.parent, capture_output=True, text=True, env=env)
     error = None if proc.returncode == 0 else (proc.stderr[-6000:] or f"exit {proc.returncode}")
     return notebook, time.perf_counter() - start, error
 
@@ -89,22 +100,35 @@ def main() -> int:
 
     notebooks = [] if args.html_only else chapters()
     notebooks.sort(key=lambda nb: nb.stat().st_size, reverse=True)  # the long ones first
+    results = out / "results"
+    if not args.html_only:
+        shutil.rmtree(results, ignore_errors=True)  # the report reads this build's verdicts only
+    env = {**os.environ, "CMM_RESULTS": str(results)}
     t0 = time.perf_counter()
-    failed = []
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        jobs = [pool.submit(execute, nb, src / nb.parent.relative_to(ROOT), args.timeout)
-                for nb in notebooks]
-        for job in jobs:
-            notebook, seconds, error = job.result()
-            name = notebook.relative_to(ROOT)
-            print(f"  {name}: {'FAILED' if error else 'ok'} in {seconds / 60:.1f} min", flush=True)
-            if error:
-                failed.append(name)
-                print(error, file=sys.stderr)
+    failed, stats = [], {}
+    for phase in ([nb for nb in notebooks if not after_chapters(nb)], [nb for nb in notebooks if after_chapters(nb)]):
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            jobs = [pool.submit(execute, nb, src / nb.parent.relative_to(ROOT), args.timeout, env)
+                    for nb in phase]
+            for job in jobs:
+                notebook, seconds, error = job.result()
+                name = notebook.relative_to(ROOT)
+                print(f"  {name}: {'FAILED' if error else 'ok'} in {seconds / 60:.1f} min", flush=True)
+                stats[name.with_suffix("").as_posix()] = {
+                    "mtime": time.time(), "runtime": seconds, "succeeded": error is None,
+                    "method": f"nbclient, {args.jobs} at a time (.ci/build_book.py)",
+                    "error": None if error is None else error.strip().splitlines()[-1][:200], "traceback": None}
+                if error:
+                    failed.append(name)
+                    print(error, file=sys.stderr)
+        if failed:
+            break
     print(f"chapters executed in {(time.perf_counter() - t0) / 60:.1f} min")
     if failed:
         print("ERROR: failing chapters: " + ", ".join(map(str, failed)), file=sys.stderr)
         return 1
+    if stats:
+        (src / "_exec_stats.json").write_text(json.dumps(stats, indent=1))
 
     html = out / "html"
     proc = subprocess.run(

@@ -2,7 +2,8 @@
 
 ``number(x)`` turns NumPy/JAX scalars into plain, rounded Python numbers (no ``np.float64(...)``
 reprs, no float32 noise such as ``0.9449999928474426``); ``table(rows)`` shows a list of dicts
-(or a dict of dicts) as a Markdown table in Jupyter and in the built book.
+(or a dict of dicts) as a Markdown table in Jupyter and in the built book: numbers right-aligned,
+text left-aligned.
 """
 from __future__ import annotations
 
@@ -52,14 +53,19 @@ def text(x: Any, digits: int = 3) -> str:
 class Table:
     """A Markdown table that Jupyter and the book render, with a plain-text fallback."""
 
-    def __init__(self, header: Sequence[str], rows: Sequence[Sequence[str]], caption: str = ""):
+    def __init__(self, header: Sequence[str], rows: Sequence[Sequence[str]], caption: str = "",
+                 numeric: Sequence[bool] | None = None):
+        """``numeric[j]``: column ``j`` holds numbers (right-aligned); default: every column but
+        the first."""
         self.header, self.rows, self.caption = list(header), [list(r) for r in rows], caption
+        self.numeric = list(numeric) if numeric is not None else [False] + [True] * (len(self.header) - 1)
 
     def _repr_markdown_(self) -> str:
+        cell = lambda c: str(c).replace("|", "\\|").replace("\n", " ")
         lines = [f"**{self.caption}**", ""] if self.caption else []
-        lines.append("| " + " | ".join(self.header) + " |")
-        lines.append("|" + "|".join(["---"] + ["--:"] * (len(self.header) - 1)) + "|")
-        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        lines.append("| " + " | ".join(map(cell, self.header)) + " |")
+        lines.append("|" + "|".join("--:" if n else "---" for n in self.numeric) + "|")
+        lines += ["| " + " | ".join(map(cell, r)) + " |" for r in self.rows]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -82,4 +88,6 @@ def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any] | A
     for row in rows:
         header += [k for k in row if k not in header]
     body = [[text(row.get(k, ""), digits) for k in header] for row in rows]
-    return Table(header, body, caption)
+    is_number = lambda v: isinstance(number(v), (int, float)) and not isinstance(v, (bool, np.bool_))
+    numeric = [j > 0 and all(is_number(row[k]) for row in rows if k in row) for j, k in enumerate(header)]
+    return Table(header, body, caption, numeric)

@@ -27,3 +27,9 @@ def test_table_markdown_and_text():
     assert "0.9449999" not in md and "0.945" in repr(t)
     flat = table({"err": np.float64(2.5e-3)}, index="check")
     assert "| err | 0.00250 |" in flat._repr_markdown_()
+
+
+def test_table_aligns_numbers_right_and_text_left():
+    md = table([{"item": "Figure 4", "ratio": 1.5, "why": "a|b"}, {"item": "Prop. 2", "ratio": 2, "why": ""}])._repr_markdown_()
+    assert "|---|--:|---|" in md            # numbers right, text left
+    assert "| Figure 4 | 1.50 | a\\|b |" in md  # a pipe in a cell does not split it

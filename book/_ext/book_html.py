@@ -9,9 +9,16 @@
    ``auto`` follows the reader's system setting.
 3. An author-year bibliography (``:style: authoryear``): the text cites "Vesseron et al., 2025",
    so the list is labelled the same way and sorted by author and year; DOIs and URLs become links.
+4. Execution statistics for ``{nb-exec-table}`` when the notebooks were executed before the
+   build (``.ci/build_book.py`` writes ``_exec_stats.json`` beside ``_config.yml`` and builds with
+   execution off, so myst-nb has no statistics of its own): each page's run time and status.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from myst_nb.sphinx_ import NbMetadataCollector
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle
@@ -76,7 +83,17 @@ def _default_mode(app, config) -> None:
     config.html_context = context
 
 
+def _exec_stats(app, doctree) -> None:
+    path = Path(app.srcdir) / "_exec_stats.json"
+    if not path.exists():
+        return
+    stats = json.loads(path.read_text()).get(app.env.docname)
+    if stats:
+        NbMetadataCollector.set_exec_data(app.env, app.env.docname, stats)
+
+
 def setup(app):
+    app.connect("doctree-read", _exec_stats)
     app.connect("config-inited", _default_mode)
     register_plugin("pybtex.style.labels", "authoryear", AuthorYearLabels)
     register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
