@@ -32,6 +32,7 @@ _SUBMODULES = (
     "model",
     "monge_ampere",
     "onedim",
+    "parallel",
     "plotting",
     "potentials",
     "training",

@@ -6,12 +6,15 @@
   python -m cmmlib.train cmfma rosenbrock --out runs/rosenbrock
   python -m cmmlib.train cmfma --energy my_module:my_energy --low -3 -3 --high 3 3 --out runs/mine
   python -m cmmlib.train sample runs/circles/circles-gibbs-s0 -n 10000 --out samples.npz --log-prob
+  python -m cmmlib.train cmfgen --dataset circles --devices all --out runs/circles   # every GPU of the host
 
 Training writes its state to OUT/_state-* every few thousand steps; running the same command
 again after an interruption resumes exactly where the last checkpoint stopped. Each trained
 model is a folder (OUT/<name>) with a manifest: command, seed, steps, wall time, hardware,
 metrics. Settings come from the profile (--profile ci|cpu|paper, default $CMM_PROFILE) and can
 be changed one by one with --set (e.g. --set optimizer.learning_rate=3e-3 batch_size=1024).
+--devices N trains data-parallel on N devices (cmmlib.parallel); with --distributed, one process
+per host, N counts the devices of all hosts and process 0 writes the files.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 
 def thin_history(history: dict[str, np.ndarray], stride: int) -> dict[str, np.ndarray]:
@@ -52,6 +56,51 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def _device_count(text: str) -> int | None:
+    return None if text == "all" else _positive_int(text)
+
+
+def _add_devices(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--devices", type=_device_count, default=1, metavar="N|all",
+                        help="train data-parallel on the first N of jax.devices(), or all of them: the batch is split "
+                        "over a mesh with a 'data' axis, the parameters replicated; the batch size must be a "
+                        "multiple of N (default 1)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="one process of a multi-host run: call jax.distributed.initialize() first (it finds the "
+                        "other processes under SLURM, Open MPI or on Cloud TPU; elsewhere give the three options "
+                        "below); --devices then counts every host's devices; process 0 writes the files")
+    parser.add_argument("--coordinator", default=None, metavar="HOST:PORT", help="process 0's address (--distributed)")
+    parser.add_argument("--num-processes", type=_positive_int, default=None, help="number of processes (--distributed)")
+    parser.add_argument("--process-id", type=int, default=None, help="this process's index, from 0 (--distributed)")
+
+
+def _start_processes(args: argparse.Namespace) -> None:
+    """``jax.distributed.initialize`` for ``--distributed`` (before any JAX computation)."""
+    if args.distributed:
+        jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+    elif (args.coordinator, args.num_processes, args.process_id) != (None, None, None):
+        raise SystemExit("--coordinator, --num-processes and --process-id need --distributed")
+
+
+def _mesh(args: argparse.Namespace) -> Mesh | None:
+    """The data-parallel mesh over ``--devices`` (training runs under ``jax.set_mesh`` of it), or
+    ``None`` for one device in one process."""
+    from . import parallel
+
+    if args.devices == 1 and not args.distributed:
+        return None
+    try:
+        return parallel.data_mesh(args.devices)
+    except ValueError as err:
+        raise SystemExit(f"--devices: {err}") from None
+
+
+def _writes() -> bool:
+    """Whether this process writes the command's files: process 0 (the only process unless
+    ``--distributed``)."""
+    return jax.process_index() == 0
 
 
 def _assignments(items: list[str]) -> dict[str, Any]:
@@ -124,12 +173,14 @@ def _add_cmfgen(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history-stride", type=_positive_int, default=10,
                         help="saved training curves are block means over this many steps")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_devices(parser)
 
 
 def _run_cmfgen(args: argparse.Namespace) -> None:
     from . import cmfgen, config, evaluation, zoo
     from .datasets import PAPER_TOY2D
 
+    mesh = _mesh(args)
     chapter = config.chapter4(args.profile)
     eval_size = args.eval_size or chapter.eval_size
     seeds = list(range(args.seed, args.seed + args.seeds))
@@ -169,10 +220,12 @@ def _run_cmfgen(args: argparse.Namespace) -> None:
     for noise in (["gibbs", "gaussian"] if args.noise == "both" else [args.noise]):
         for milestone in milestones:
             try:
-                result = cmfgen.train(data, keys, milestone, noise, settings=settings, decay_steps=steps,
-                                      checkpoint_dir=out / f"_state-{noise}", resume=True,
-                                      progress=not args.no_progress,
-                                      manifest={"command": args.command, "profile": config.profile_name(args.profile)})
+                with jax.set_mesh(mesh):
+                    result = cmfgen.train(data, keys, milestone, noise, settings=settings, decay_steps=steps,
+                                          checkpoint_dir=out / f"_state-{noise}", resume=True,
+                                          progress=not args.no_progress,
+                                          manifest={"command": args.command,
+                                                    "profile": config.profile_name(args.profile)})
             except (ValueError, OSError) as err:
                 raise SystemExit(f"cmfgen: {err}") from None
             if result.info["resumed_from"] is not None and milestone == milestones[0]:
@@ -191,7 +244,7 @@ def _run_cmfgen(args: argparse.Namespace) -> None:
                          if floors[name] else "")
                 print(f"{name:>22s} {noise:>8s} seed {seed} step {row['steps']:>6d}: divergence "
                       f"{row['divergence']['coarse']:.5f}{ratio}; sharpness {row['sharpness']}", flush=True)
-                if milestone in args.save_at or milestone == steps:
+                if _writes() and (milestone in args.save_at or milestone == steps):
                     model = models[i]
                     model.history = thin_history(model.history, args.history_stride)
                     model.manifest.update(history_stride=args.history_stride, dataset=name, seed=seed,
@@ -199,8 +252,9 @@ def _run_cmfgen(args: argparse.Namespace) -> None:
                                           eval_size=eval_size, eval_batches=args.eval_batches)
                     folder = (out if milestone == steps else out / f"step{milestone}") / zoo.model_name(name, noise, seed)
                     model.save(folder)
-            (out / "metrics.json").write_text(json.dumps(
-                {"command": args.command, "settings": dataclasses.asdict(settings), "rows": rows}, indent=1))
+            if _writes():
+                (out / "metrics.json").write_text(json.dumps(
+                    {"command": args.command, "settings": dataclasses.asdict(settings), "rows": rows}, indent=1))
     print(f"saved {len(pairs) * (2 if args.noise == 'both' else 1)} model(s) and metrics.json to {out}", flush=True)
 
 
@@ -220,6 +274,7 @@ def _add_cmfma(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mu", choices=("uniform", "model"), default="uniform", help="law of the regression points")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="change CMFMA settings")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_devices(parser)
 
 
 def load_energy(spec: str) -> Callable[[jax.Array], jax.Array]:
@@ -248,6 +303,7 @@ def _run_cmfma(args: argparse.Namespace) -> None:
 
     if (args.name is None) == (args.energy is None):
         raise SystemExit("cmfma: give either a named energy or --energy MODULE:FUNCTION")
+    mesh = _mesh(args)
     options: dict[str, Any] = {}
     if args.name is not None:
         target, label = named_energy(args.name), args.name
@@ -258,16 +314,19 @@ def _run_cmfma(args: argparse.Namespace) -> None:
         target, label = load_energy(args.energy), args.energy
     if args.steps is not None:
         options["steps"] = args.steps
+    settings = _settings(config.cmfma(args.profile), args.set)
     try:
-        model = cmfma.fit(target, jax.random.PRNGKey(args.seed), args.low, args.high, profile=args.profile,
-                          settings=_settings(config.cmfma(args.profile), args.set), mu=args.mu,
-                          checkpoint_dir=args.out / "_state", resume=True, progress=not args.no_progress,
-                          manifest={"command": args.command, "energy": label, "seed": args.seed}, **options)
+        with jax.set_mesh(mesh):
+            model = cmfma.fit(target, jax.random.PRNGKey(args.seed), args.low, args.high, profile=args.profile,
+                              settings=settings, mu=args.mu, checkpoint_dir=args.out / "_state", resume=True,
+                              progress=not args.no_progress,
+                              manifest={"command": args.command, "energy": label, "seed": args.seed}, **options)
     except (ValueError, OSError) as err:
         raise SystemExit(f"cmfma: {err}") from None
     if model.manifest["resumed_from"] is not None:
         print(f"resumed from the checkpoint at step {model.manifest['resumed_from']} in {args.out / '_state'}")
-    model.save(args.out / "model")
+    if _writes():
+        model.save(args.out / "model")
     print(f"saved {args.out / 'model'} ({model.manifest['steps']} steps, {model.manifest['wall_time_s']:.0f} s, "
           f"final loss {model.manifest['final_loss']:.4g}, status: {model.manifest['status']})", flush=True)
 
@@ -323,6 +382,8 @@ def main(argv: list[str] | None = None) -> None:
         add(sub.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
     args.command = "python -m cmmlib.train " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    if "distributed" in args:
+        _start_processes(args)
     SUBCOMMANDS[args.command_name][2](args)
 
 

@@ -26,6 +26,14 @@ the other models train on.
 their PRNG keys, and the history), and chunk boundaries depend only on the step count, so a run
 killed at any point and resumed from its last checkpoint computes the same parameters, bit for
 bit, as an uninterrupted one.
+
+**Several devices.** Under ``with jax.set_mesh(cmmlib.parallel.data_mesh(...))`` the same runner
+trains data-parallel (:mod:`cmmlib.parallel`): the carry is put on the mesh with its per-sample
+fields (the ``particles``) split along the ``"data"`` axis and everything else replicated, the
+chunk holds that layout at every step (``with_sharding_constraint``) and GSPMD splits the work
+that depends on the particles, averaging gradients by all-reduce. The parameters equal those of a
+one-device run up to float reassociation. Checkpoints hold the gathered carry, written by process
+0; a run may resume on another number of devices.
 """
 from __future__ import annotations
 
@@ -39,9 +47,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
-from . import checkpoints, validation
+from . import checkpoints, parallel, validation
 from .config import OptimizerSettings
 
 STATE_DIR = "training_state"
@@ -138,11 +147,16 @@ def _guarded_step(learner: Learner, max_abs_loss: float, data: Any, carry: Carry
 
 
 @functools.lru_cache(maxsize=32)
-def _chunk_fn(learner: Learner, n_steps: int, max_abs_loss: float, shared_data: bool):
-    """Jitted ``(data, carry (M, ...)) -> (carry, metrics {name: (M, n_steps)})``."""
+def _chunk_fn(learner: Learner, n_steps: int, max_abs_loss: float, shared_data: bool, mesh: Mesh | None):
+    """Jitted ``(data, carry (M, ...)) -> (carry, metrics {name: (M, n_steps)})``; on a ``mesh``,
+    each step's carry is held to :func:`cmmlib.parallel.partition_specs`' layout."""
+
+    def one_step(data, carry):
+        carry, metrics = _guarded_step(learner, max_abs_loss, data, carry)
+        return (carry if mesh is None else parallel.constrain(carry, mesh)), metrics
 
     def one_model(data, carry):
-        return jax.lax.scan(lambda c, _: _guarded_step(learner, max_abs_loss, data, c), carry, None, length=n_steps)
+        return jax.lax.scan(lambda c, _: one_step(data, c), carry, None, length=n_steps)
 
     return jax.jit(jax.vmap(one_model, in_axes=(None if shared_data else 0, 0)))
 
@@ -212,6 +226,10 @@ def run(
       progress: show a progress bar.
       max_abs_loss: a loss larger than this in absolute value counts as exploding.
       manifest: extra entries for the manifest.
+
+    Under ``jax.set_mesh(mesh)`` with a ``"data"`` axis of D devices the run is data-parallel
+    (module docstring; ``ValueError`` unless D divides the batch); the returned states stay on
+    the mesh (parameters replicated, particles split) and ``info["data_parallel"]`` describes it.
     """
     steps = validation.check_count(steps)
     chunk = validation.check_count(chunk, "chunk", 1)
@@ -225,9 +243,15 @@ def run(
     n_models = keys.shape[0]
     folder = None if checkpoint_dir is None else checkpoints.check_writable(checkpoint_dir) / STATE_DIR
     identity = _identity(learner, n_models, data)
+    mesh = parallel.active_mesh()
 
     k_init, k_loop = jax.vmap(lambda k: jnp.stack(jax.random.split(k)))(keys).transpose(1, 0, 2)
-    inner = jax.vmap(learner.init, in_axes=(0, None if shared_data else 0))(k_init, data)
+    init = jax.vmap(learner.init, in_axes=(0, None if shared_data else 0))
+    if mesh is not None:  # one compiled program, its output laid out on the mesh
+        shapes = jax.eval_shape(init, k_init, data)
+        parallel.check_divisible(shapes, mesh, leading=1)
+        init = jax.jit(init, out_shardings=parallel.shardings(shapes, mesh, leading=1))
+    inner = init(k_init, data)
     start_state = RunState(inner, k_loop, jnp.zeros((n_models,), jnp.int32), jnp.ones((n_models,), bool))
     carry = Carry(start_state, start_state)
     history = {k: np.zeros((n_models, 0), np.float32) for k in learner.metric_names}
@@ -235,8 +259,11 @@ def run(
     if resume and folder is not None and checkpoints.exists(folder):
         carry, history, saved = _load(folder, carry, history, identity)
         wall_before, resumed_from = float(saved.get("wall_time_s", 0.0)), int(saved["step"])
+    if mesh is not None:
+        carry, data = parallel.place(carry, mesh, leading=1), parallel.place(data, mesh)
 
-    info = {**(manifest or {}), **identity, "metric_names": list(learner.metric_names)}
+    info = {**(manifest or {}), **identity, "metric_names": list(learner.metric_names),
+            "data_parallel": None if mesh is None else parallel.describe(mesh)}
     done = history[learner.metric_names[0]].shape[1]
     if done > steps:
         raise ValueError(f"the checkpoint in {folder} is at step {done}, past the {steps} steps asked for")
@@ -244,7 +271,7 @@ def run(
     bar = tqdm(total=steps, initial=done, disable=not progress, desc=learner.name)
     while done < steps:
         n = min(_boundary(done, chunk, checkpoint_every), steps - done)
-        carry, metrics = _chunk_fn(learner, n, float(max_abs_loss), shared_data)(data, carry)
+        carry, metrics = _chunk_fn(learner, n, float(max_abs_loss), shared_data, mesh)(data, carry)
         metrics = jax.device_get(metrics)
         history = {k: np.concatenate([history[k], np.asarray(metrics[k], np.float32)], axis=1) for k in history}
         done += n
@@ -254,14 +281,18 @@ def run(
             bar.set_postfix(loss=f"{np.nanmean(metrics['loss'][alive, -1]):.4g}")
         if folder is not None and ((checkpoint_every and done % checkpoint_every == 0) or done == steps
                                    or not alive.any()):
-            checkpoints.write(folder, {"carry": carry, "history": history},
-                              {**info, "step": done, "wall_time_s": wall_before + time.perf_counter() - start})
+            gathered = carry if mesh is None else parallel.replicate(carry, mesh)  # every process takes part
+            if jax.process_index() == 0:
+                checkpoints.write(folder, {"carry": gathered, "history": history},
+                                  {**info, "step": done, "wall_time_s": wall_before + time.perf_counter() - start})
         if not alive.any():
             break
     bar.close()
 
     ok = np.asarray(carry.current.ok)
     final = jax.vmap(_select)(jnp.asarray(ok), carry.current, carry.last_good)
+    if mesh is not None:
+        final = parallel.place(final, mesh, leading=1)
     good_steps = np.asarray(final.step)
     for i in np.flatnonzero(~ok):  # the step that produced the bad state is not a good step
         for values in history.values():
