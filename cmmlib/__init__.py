@@ -15,6 +15,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "atomic",
     "checkpoints",
     "cmfgen",
     "cmfma",
@@ -38,6 +39,7 @@ _SUBMODULES = (
     "training",
     "reference_sampling",
     "report",
+    "results",
     "validation",
     "zoo",
 )

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import conjugate, dual, langevin, training, validation
+from . import conjugate, dual, langevin, parallel, training, validation
 from .config import CMFGenSettings, cmfgen as cmfgen_settings
 from .icnn import fit_identity, init_icnn, potential_fn
 from .model import NOISES, ConjugateMomentModel, Networks
@@ -107,7 +107,7 @@ class CMFGen(Networks):
         """One iteration of Algorithm 1 (module docstring)."""
         s, opt_pair = self.settings, self.optimizers()
         k_data, k_lambda, k_lmc = jax.random.split(key, 3)
-        x = data[jax.random.randint(k_data, (s.batch_size,), 0, data.shape[0])]
+        x = parallel.shard_batch(data[jax.random.randint(k_data, (s.batch_size,), 0, data.shape[0])])
         w = potential_fn(self.icnn, state.params)
         if self.noise == "gibbs":
             lam = langevin.lambda_max(

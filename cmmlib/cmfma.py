@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import config, conjugate, langevin, training, validation
+from . import config, conjugate, langevin, parallel, training, validation
 from .icnn import init_icnn, potential_fn
 from .model import ConjugateMomentModel, Networks
 from .monge_ampere import check_positive_definite, log_density_one
@@ -146,8 +146,8 @@ class CMFMA(Networks):
                 "mu": self.mu, "energy_min": self.energy_min, "init": self.init_kind}
 
     def _uniform(self, key: jax.Array) -> jax.Array:
-        return jax.random.uniform(key, (self.settings.batch_size, self.dim), minval=jnp.asarray(self.low),
-                                  maxval=jnp.asarray(self.high))
+        return parallel.shard_batch(jax.random.uniform(key, (self.settings.batch_size, self.dim),
+                                                       minval=jnp.asarray(self.low), maxval=jnp.asarray(self.high)))
 
     def _residuals(self, params: Any, x: jax.Array) -> jax.Array:
         w = potential_fn(self.icnn, params)

@@ -17,8 +17,7 @@ averaged gradient and the parameters stay replicated. The operations are those o
 only sums are split and added in another order, so the parameters agree with a one-device run
 from the same key up to float reassociation (random draws do not depend on the layout:
 ``jax_threefry_partitionable``, on by default). Arrays a learner draws afresh inside its step
-(CMFGen's data minibatch, CMFMA's uniform points) carry no layout of their own: GSPMD shards
-what depends on the particles, and computes the rest on every device.
+(CMFGen's data minibatch, CMFMA's uniform points) are split by :func:`shard_batch`.
 
 The engine takes the mesh from JAX's own context, so any training function runs data-parallel
 unchanged::
@@ -123,6 +122,17 @@ def constrain(tree: Any, mesh: Mesh) -> Any:
     (``jax.lax.with_sharding_constraint``), so the batch stays split and the parameters
     replicated from one step to the next. Under ``vmap`` the spec is that of one model."""
     return jax.lax.with_sharding_constraint(tree, shardings(tree, mesh, 0))
+
+
+def shard_batch(x: jax.Array) -> jax.Array:
+    """Inside ``jax.jit``: split ``x`` along its leading (batch) axis over the ``"data"`` axis of
+    the mesh set by ``jax.set_mesh`` (``x`` unchanged without one). For the points a learner
+    draws inside its step (CMFGen's minibatch of ρ, CMFMA's uniform points), which would
+    otherwise be computed whole on every device. Under ``vmap`` the axis is that of one model."""
+    mesh = jax.sharding.get_abstract_mesh()  # the one set by jax.set_mesh, seen from inside jit
+    if mesh.empty or AXIS not in mesh.axis_names:
+        return x
+    return jax.lax.with_sharding_constraint(x, PartitionSpec(AXIS))
 
 
 def replicate(tree: Any, mesh: Mesh) -> Any:

@@ -65,6 +65,9 @@ def _two_device_runs() -> dict:
         with jax.set_mesh(mesh):
             resumed = run(data, 2 * STEPS, checkpoint_dir=folder, resume=True)
     straight = run(data, 2 * STEPS)
+    with jax.set_mesh(mesh):   # the points a learner draws inside its step are split too
+        drawn = jax.jit(lambda x: parallel.shard_batch(2.0 * x))(np.ones((32, 2), np.float32))
+    unsplit = jax.jit(lambda x: parallel.shard_batch(2.0 * x))(np.ones((32, 2), np.float32))
     inner = two.run.states.inner
     leaves = jax.tree.leaves((inner.params, inner.opt_state, inner.amortizer_params, inner.amortizer_opt_state))
     return {
@@ -81,6 +84,8 @@ def _two_device_runs() -> dict:
         "data_parallel": two.info["data_parallel"],
         "one_device_manifest": one.info["data_parallel"],
         "divisibility_error": divisibility_error,
+        "drawn_spec": list(drawn.sharding.spec), "drawn_devices": len(drawn.sharding.device_set),
+        "unsplit_devices": len(unsplit.sharding.device_set),
     }
 
 
@@ -122,6 +127,11 @@ def test_parameters_are_replicated_and_the_particles_split(runs):
     assert runs["data_parallel"] == {"axis": "data", "devices": 2, "device_kinds": ["cpu"], "platform": "cpu",
                                      "processes": 1}
     assert runs["one_device_manifest"] is None
+
+
+def test_points_drawn_inside_a_step_are_split_on_a_mesh_only(runs):
+    assert runs["drawn_spec"] == [parallel.AXIS] and runs["drawn_devices"] == 2
+    assert runs["unsplit_devices"] == 1
 
 
 def test_the_batch_must_divide_among_the_devices(runs):
