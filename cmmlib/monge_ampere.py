@@ -50,6 +50,17 @@ def log_density(w: Potential, x: jax.Array) -> jax.Array:
     return values
 
 
+def log_density_terms(w: Potential, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    r"""The two terms of eq. (9) on a batch ``x`` of shape ``(n, d)``: the transport term
+    :math:`-w(\nabla w(x))` (the Gibbs log-density of the noise that :math:`x` comes from) and the
+    volume term :math:`\log\det\nabla^2 w(x)`, each ``(n,)``; their sum is :func:`log_density`."""
+    transport = jax.vmap(lambda z: -w(jax.grad(w)(z)))(x)
+    volume = jax.vmap(lambda z: hessian_logdet(w, z))(x)
+    if is_concrete(volume):
+        check_positive_definite(volume, x)
+    return transport, volume
+
+
 def check_positive_definite(log_dets: jax.Array, x: jax.Array) -> None:
     """Raise when a concrete result is NaN, i.e. a Hessian was not positive definite."""
     bad = ~np.isfinite(np.asarray(log_dets))

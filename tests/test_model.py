@@ -46,6 +46,15 @@ def test_log_prob_is_the_gaussian_log_density_up_to_a_constant():
     np.testing.assert_allclose(got - got[0], exact - exact[0], atol=2e-3)
 
 
+def test_log_density_terms_add_up_and_the_volume_term_is_constant_for_a_quadratic():
+    model = gaussian_model()
+    x = jax.random.normal(jax.random.PRNGKey(3), (50, 2)) + MEAN
+    transport, volume = cmm.monge_ampere.log_density_terms(model.w, x)
+    np.testing.assert_allclose(transport + volume, model.log_prob(x), rtol=1e-5, atol=1e-5)
+    # the Prop. 2 potential is quadratic with Hessian COV^(-1/3): its log det is -log det(COV) / 3
+    np.testing.assert_allclose(volume, -np.log(np.linalg.det(COV)) / 3, atol=2e-3)
+
+
 def test_gradient_inverts_the_transport():
     model = gaussian_model()
     y = jax.random.normal(jax.random.PRNGKey(4), (64, 2))
