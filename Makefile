@@ -52,7 +52,7 @@ browser:
 		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
 bench: venv
-	$(BIN)/python -m cmmlib.bench all
+	$(BIN)/python -m cmmlib.bench all --json _build/bench/bench.json
 
 clean:
 	rm -rf _build .pytest_cache

@@ -1,104 +1,202 @@
-"""Benchmark of CMFGen (chapter 4): speed per training step against ott-jax's W2NeuralDual,
-and quality per step budget against the Gaussian-noise baseline.
+"""Benchmark of CMFGen's training step against ott-jax's W2NeuralDual, in 2D and at d = 784, and
+where the step's time goes.
 
-Speed. One training step of CMFGen (5 ULA steps, 20 amortised conjugate steps, one dual and
-one amortiser step; jitted ``lax.scan`` chunk) against one step of
-``ott.neural.methods.neuraldual.W2NeuralDual`` with its default set-up (ICNNs of the same
-widths 4×64 for ``f`` and ``g``, default L-BFGS conjugate solver), same batch, timed side by
-side in this process after compilation. Goal: CMFGen at least 30× faster per step.
+Each setting is an ICNN width and a batch, the same for both methods: 2D (4x64, batch 512, the
+``cpu`` profile's 2D loop, on the circles) and d = 784 (the ``cpu`` profile's image loop and
+widths, 4x256, on 28x28 MNIST digits, at batch 16: see item 2).
 
-Quality. CMFGen and the baseline trained for a few budgets on one data set; the Sinkhorn
-divergence to held-out samples divided by the target-vs-target floor (1 = indistinguishable
-from a fresh target batch).
+1. CMFGen: seconds per step of :class:`cmmlib.cmfgen.CMFGen` (5 ULA steps with
+   ``h = 0.25 / lambda_max``, 20 Adam steps of the conjugate solver from the amortiser, one dual
+   and one amortiser step), as one jitted ``lax.scan`` over a chunk of steps (how
+   :mod:`cmmlib.training` runs it), divided by the chunk's length; timed in rounds with item 2.
+2. ``ott.neural.methods.neuraldual.W2NeuralDual`` (ott-jax 0.6.0) with ICNNs of the same widths
+   for ``f`` and ``g``, the same batch and its default conjugate solver (jaxopt L-BFGS, at most 10
+   iterations, started from ``g``): seconds per call of its jitted ``train_step_parallel``
+   (compiled ahead of time, not timed), one call per step as its own loop does; and its
+   conjugate solve alone (L-BFGS on ``f`` vmapped over the batch from ``grad g``, as its loss
+   runs it). Ratio: W2NeuralDual / CMFGen (goal: at least 30). At d = 784 a W2NeuralDual step
+   took about 40 seconds at batch 16 on the project's 2-core CPU, so it is timed once there, at
+   that batch.
+3. Where CMFGen's step goes: the power iteration for ``lambda_max`` (Hessian-vector products),
+   the ULA steps and the conjugate solve, each jitted alone at the step's shapes, their runs
+   interleaved; the rest (dual and amortiser updates, minibatch) is the step minus these (zero
+   when the parts timed alone add up to more than the fused step). One batched gradient of
+   ``w`` is timed too, so the step reads as a number of gradient passes.
+
+All times are medians of repeats, compilation excluded, in this process.
 """
 from __future__ import annotations
 
 import dataclasses
-import time
+import warnings
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 
-from cmmlib import cmfgen, config, evaluation
-from cmmlib.datasets import toy2d
-
-SPEED_BATCH = 128
-SPEED_ITERS = 5
-QUALITY_DATASET = "circles"
+from cmmlib import cmfgen, config, conjugate, langevin
+from cmmlib.bench._timing import peak_memory_bytes, timed, timed_together
+from cmmlib.icnn import potential_fn
 
 
-def _time_cmfgen(data: jnp.ndarray, batch: int, n_steps: int) -> float:
-    """Seconds per CMFGen step (one jitted chunk of ``n_steps``; the second of two identical
-    runs, so compilation is not counted)."""
-    settings = dataclasses.replace(config.cmfgen("cpu"), batch_size=batch, chunk=n_steps, steps=n_steps)
-    for _ in range(2):
-        start = time.perf_counter()
-        result = cmfgen.train(data, jax.random.PRNGKey(0)[None], settings=settings, progress=False)
-        jax.block_until_ready(result.run.states)
-    return (time.perf_counter() - start) / n_steps
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One comparison: ``label``, data ``dim``, ``batch`` and ICNN hidden ``features``; CMFGen
+    steps per timed ``chunk``; ``ott_steps``: rounds in which a CMFGen chunk, a W2NeuralDual
+    step and its conjugate solve are timed in turn."""
+
+    label: str
+    dim: int
+    batch: int
+    features: tuple[int, ...]
+    chunk: int
+    ott_steps: int
 
 
-def _time_w2neuraldual(data: jnp.ndarray, batch: int, n_iters: int) -> float:
-    """Seconds per W2NeuralDual training step (default L-BFGS conjugate solver), after compilation."""
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+    """The settings compared and the repeats of the breakdown's timings."""
+
+    settings: tuple[Setting, ...]
+    repeats: int
+
+
+FULL = Sizes(settings=(Setting("2d", 2, 512, (64,) * 4, chunk=20, ott_steps=3),
+                       Setting("d784", 784, 16, (256,) * 4, chunk=4, ott_steps=1)), repeats=3)
+QUICK = Sizes(settings=(Setting("2d", 2, 64, (16, 16), chunk=2, ott_steps=1),), repeats=1)
+#: the profile whose CMFGen loop is timed (its widths and batch are replaced by the setting's)
+PROFILE = "cpu"
+GOAL_SPEEDUP = 30.0
+
+
+def learner(dim: int, batch: int, features: tuple[int, ...], amortizer_features: tuple[int, ...] | None = None,
+            noise: str = "gibbs") -> cmfgen.CMFGen:
+    """The ``cpu`` profile's CMFGen learner for dimension ``dim`` with the given batch, ICNN widths
+    and (optionally) amortiser widths."""
+    base = config.cmfgen(PROFILE, dim=dim)
+    settings = dataclasses.replace(base, batch_size=batch, icnn=dataclasses.replace(base.icnn, features=features),
+                                   amortizer_features=amortizer_features or base.amortizer_features)
+    return cmfgen.CMFGen(settings, noise, dim)
+
+
+def step_program(lr: cmfgen.CMFGen, data: jax.Array, chunk: int) -> tuple[Callable[[], Any], int | None]:
+    """A function of no argument that runs one ``lax.scan`` of ``chunk`` training steps of ``lr``
+    on ``data`` (compiled ahead of time, here), and XLA's estimate of that program's peak memory
+    (the scan reuses one step's buffers)."""
+    state = jax.jit(lr.init)(jax.random.PRNGKey(0), data)
+    keys = jax.random.split(jax.random.PRNGKey(1), chunk)
+    run = jax.jit(lambda s, ks, d: jax.lax.scan(lambda c, k: lr.step(c, k, d), s, ks))
+    compiled = run.lower(state, keys, data).compile()
+    return (lambda: compiled(state, keys, data)), peak_memory_bytes(compiled)
+
+
+def step_time(lr: cmfgen.CMFGen, data: jax.Array, chunk: int, repeats: int) -> dict[str, Any]:
+    """Seconds per training step of ``lr`` on ``data`` (:func:`step_program`, timed after one
+    untimed run) and the program's peak memory."""
+    run, peak = step_program(lr, data, chunk)
+    return {"step": timed(run, repeats)[1].per(chunk).as_dict(), "step_peak_bytes": peak}
+
+
+def w2neuraldual_programs(data: jax.Array, batch: int, features: tuple[int, ...]) -> dict[str, Callable[[], Any]]:
+    """Functions of no argument running one W2NeuralDual training step (ICNNs ``features`` for f
+    and g, default L-BFGS conjugate solver, ``data`` against ``N(0, I)`` noise; its state moves on
+    with each call) and its conjugate solve alone, as its loss runs it (L-BFGS on ``f`` vmapped
+    over the batch, started from ``grad g``); both compiled ahead of time, here."""
     from ott.neural.methods.neuraldual import W2NeuralDual
     from ott.neural.networks.icnn import ICNN as OttICNN
 
     dim = data.shape[1]
-    solver = W2NeuralDual(dim, neural_f=OttICNN(dim_data=dim, dim_hidden=[64, 64, 64, 64]),
-                          neural_g=OttICNN(dim_data=dim, dim_hidden=[64, 64, 64, 64]),
-                          num_train_iters=n_iters, rng=jax.random.PRNGKey(0))
-    noise = jax.random.normal(jax.random.PRNGKey(1), (batch, dim))
-    batch_dict = {"source": data[:batch], "target": noise}
-    state_f, state_g = solver.state_f, solver.state_g
-    out = solver.train_step_parallel(state_f, state_g, batch_dict)
-    jax.block_until_ready(out)
-    start = time.perf_counter()
-    for _ in range(n_iters):
-        state_f, state_g, *_ = solver.train_step_parallel(state_f, state_g, batch_dict)
-    jax.block_until_ready(state_f.params)
-    return (time.perf_counter() - start) / n_iters
+    nets = [OttICNN(dim_data=dim, dim_hidden=list(features), pos_weights=True) for _ in range(2)]
+    solver = W2NeuralDual(dim, neural_f=nets[0], neural_g=nets[1], rng=jax.random.PRNGKey(0))
+    batch_dict = {"source": data[:batch], "target": jax.random.normal(jax.random.PRNGKey(1), (batch, dim))}
+    states = [solver.state_f, solver.state_g]
+    step = solver.train_step_parallel.lower(states[0], states[1], batch_dict).compile()
+
+    def one_step():
+        states[0], states[1], *_ = step(states[0], states[1], batch_dict)
+        return states[0].params
+
+    f, g = solver.state_f, solver.state_g
+    conjugate_solve = jax.jit(lambda y: jax.vmap(lambda yi, xi: solver.conjugate_solver.solve(
+        f.potential_value_fn(f.params), yi, x_init=xi).grad)(y, g.potential_gradient_fn(g.params)(y)))
+    target = batch_dict["target"]
+    solve = conjugate_solve.lower(target).compile()
+    return {"w2neuraldual": one_step, "w2neuraldual_conjugate_solve": lambda: solve(target)}
 
 
-def speed(batch: int = SPEED_BATCH, n_iters: int = SPEED_ITERS) -> dict[str, float]:
-    """Seconds per step of CMFGen and W2NeuralDual at the same batch, and their ratio."""
-    data = toy2d(QUALITY_DATASET, 4096, jax.random.PRNGKey(0))
-    ott_step = _time_w2neuraldual(data, batch, n_iters)
-    ours = _time_cmfgen(data, batch, 100)
-    return {"batch": batch, "cmfgen_s_per_step": ours, "w2neuraldual_s_per_step": ott_step,
-            "speedup": ott_step / ours}
+def breakdown(lr: cmfgen.CMFGen, data: jax.Array, repeats: int) -> dict[str, dict[str, float | int]]:
+    """Seconds of the parts of one CMFGen step, each jitted alone at the step's shapes (module
+    docstring, item 3), and of one batched gradient of ``w``."""
+    s = lr.settings
+    state = jax.jit(lr.init)(jax.random.PRNGKey(0), data)
+    w_of = lambda p: potential_fn(lr.icnn, p)
+    y, key = state.particles, jax.random.PRNGKey(2)
+    parts = {
+        "lambda_max": jax.jit(lambda p, y: langevin.lambda_max(w_of(p), y, key, n_iter=s.langevin.lambda_iterations)),
+        "ula": jax.jit(lambda p, y: langevin.ula(w_of(p), key, y, s.langevin.steps, step_size=0.1)),
+        "conjugate_solve": jax.jit(lambda p, y: conjugate.solve(
+            w_of(p), y, lr.amortizer.apply(state.amortizer_params, y), method="adam", tolerance=None,
+            iterations=s.solver.iterations, learning_rate=s.solver.learning_rate)),
+        "gradient": jax.jit(lambda p, y: jax.vmap(jax.grad(w_of(p)))(y)),
+    }
+    runs = timed_together({name: lambda f=f: f(state.params, y) for name, f in parts.items()}, repeats)
+    return {name: t.as_dict() for name, (_, t) in runs.items()}
 
 
-def quality(budgets: tuple[int, ...], dataset: str = QUALITY_DATASET, profile: str | None = None,
-            n_eval: int = 2048) -> list[dict[str, float]]:
-    """Divergence / floor of CMFGen and the baseline after each budget of steps (one seed)."""
-    data = evaluation.toy_train_set(dataset, config.chapter4(profile).n_train)
-    held = evaluation.toy_batches(dataset, n_eval, 1)
-    floor = evaluation.floors(dataset, n_eval, 1)["coarse"]
-    rows = []
-    for steps in budgets:
-        row = {"steps": steps, "floor": floor}
-        for noise in cmfgen.NOISES:
-            start = time.perf_counter()
-            model = cmfgen.fit(data, jax.random.PRNGKey(0), steps=steps, noise=noise, profile=profile, progress=False)
-            row[f"{noise}_wall_s"] = time.perf_counter() - start
-            row[noise] = evaluation.divergences(model.sample(jax.random.PRNGKey(4), n_eval), held)["coarse"]
-        rows.append(row)
-    return rows
+def _data(dim: int) -> tuple[jax.Array, str]:
+    """The circles in 2D, else MNIST digits average-pooled to ``dim`` pixels; and their name."""
+    if dim == 2:
+        from cmmlib.datasets import toy2d
+
+        return toy2d("circles", 4096, jax.random.PRNGKey(0)), "circles"
+    from cmmlib import datasets
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # offline: the shipped subset (named in the report)
+        side = int(round(dim ** 0.5))
+        return jnp.asarray(datasets.mnist("train", size=side)), f"{datasets.mnist_source()}, {side}x{side}"
 
 
-def main() -> None:
-    print(f"devices: {jax.devices()}")
-    s = speed()
-    print(f"speed at batch {s['batch']}: CMFGen {1e3 * s['cmfgen_s_per_step']:.1f} ms/step, "
-          f"W2NeuralDual {1e3 * s['w2neuraldual_s_per_step']:.1f} ms/step -> "
-          f"CMFGen is {s['speedup']:.0f}x faster per step (goal >= 30x)")
-    profile = config.profile_name()
-    budgets = (100,) if profile == "ci" else (500, 2000)
-    for row in quality(budgets, profile=profile):
-        print(f"{QUALITY_DATASET} after {row['steps']} steps: divergence/floor CMFGen "
-              f"{row['gibbs'] / row['floor']:.1f} ({row['gibbs_wall_s']:.0f} s), baseline "
-              f"{row['gaussian'] / row['floor']:.1f} ({row['gaussian_wall_s']:.0f} s); "
-              f"floor {row['floor']:.4f}")
+def compare(setting: Setting, sizes: Sizes) -> dict[str, Any]:
+    """CMFGen against W2NeuralDual at one setting, and CMFGen's breakdown."""
+    data, source = _data(setting.dim)
+    lr = learner(setting.dim, setting.batch, setting.features)
+    cmfgen_chunk, _ = step_program(lr, data, setting.chunk)
+    jax.block_until_ready(cmfgen_chunk())  # one untimed run; the ott-jax programs run first when timed
+    runs = timed_together({"cmfgen": cmfgen_chunk, **w2neuraldual_programs(data, setting.batch, setting.features)},
+                          setting.ott_steps, warmup=0)
+    ours = runs["cmfgen"][1].per(setting.chunk)
+    ott, ott_solve = runs["w2neuraldual"][1], runs["w2neuraldual_conjugate_solve"][1]
+    parts = breakdown(lr, data, sizes.repeats)
+    step_s = ours.median_s
+    named = sum(parts[k]["median_s"] for k in ("lambda_max", "ula", "conjugate_solve"))
+    return {
+        "dim": setting.dim, "data": source, "batch": setting.batch, "features": list(setting.features),
+        "langevin_steps": lr.settings.langevin.steps, "lambda_iterations": lr.settings.langevin.lambda_iterations,
+        "solver_iterations": lr.settings.solver.iterations,
+        "cmfgen": ours.as_dict(), "w2neuraldual": ott.as_dict(), "w2neuraldual_conjugate_solve": ott_solve.as_dict(),
+        "w2neuraldual_conjugate_fraction": ott_solve.median_s / ott.median_s,
+        "speedup_x": ott.median_s / step_s, "goal_speedup_x": GOAL_SPEEDUP,
+        "breakdown": parts,
+        "share": {**{f"{k}_fraction": parts[k]["median_s"] / step_s for k in ("lambda_max", "ula", "conjugate_solve")},
+                  "rest_fraction": max(0.0, 1.0 - named / step_s)},
+        "gradient_passes_per_step_x": step_s / parts["gradient"]["median_s"],
+    }
+
+
+def main(quick: bool = False) -> dict[str, Any]:
+    sizes = QUICK if quick else FULL
+    results = {}
+    for setting in sizes.settings:
+        r = compare(setting, sizes)
+        results[setting.label] = r
+        share = ", ".join(f"{k.removesuffix('_fraction')} {v:.0%}" for k, v in r["share"].items())
+        print(f"d = {r['dim']}, ICNN {'x'.join(map(str, r['features']))}, batch {r['batch']}: CMFGen "
+              f"{1e3 * r['cmfgen']['median_s']:.1f} ms/step, W2NeuralDual {1e3 * r['w2neuraldual']['median_s']:.0f} "
+              f"ms/step -> {r['speedup_x']:.1f}x (goal >= {GOAL_SPEEDUP:.0f}x); W2NeuralDual's conjugate solve "
+              f"alone {r['w2neuraldual_conjugate_fraction']:.0%} of its step\n"
+              f"  CMFGen's step: {share}; = {r['gradient_passes_per_step_x']:.0f} batched gradients of w", flush=True)
+    return results
 
 
 if __name__ == "__main__":
