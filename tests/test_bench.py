@@ -65,6 +65,9 @@ def test_quick_run_writes_a_complete_report(tmp_path):
     assert report["notes"][0] == "test run"
     assert report["command"] == f"python -m cmmlib.bench onedim --quick --json {out} --note 'test run'"
     assert sorted(p.name for p in out.parent.iterdir()) == ["bench.json"]  # no temporary file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # readable as any file the user writes
 
 
 def test_shipped_report_is_complete_and_loads(monkeypatch):

@@ -147,6 +147,9 @@ def write(path: str | os.PathLike, report: Mapping[str, Any]) -> Path:
     text = json.dumps(to_json(report), indent=1, allow_nan=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the report private
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()
