@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
-import json
 import os
 import platform
 import shlex
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+
+from .. import atomic
 
 SCHEMA = 1
 
@@ -140,26 +140,9 @@ def to_json(value: Any) -> Any:
 
 
 def write(path: str | os.PathLike, report: Mapping[str, Any]) -> Path:
-    """Write ``report`` as JSON to ``path`` atomically (temporary file beside it, then
-    ``os.replace``); creates the folder. Returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(to_json(report), indent=1, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the report private
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write ``report`` as JSON to ``path`` atomically (:func:`cmmlib.atomic.write_json`);
+    creates the folder. Returns the path."""
+    return atomic.write_json(path, to_json(report))
 
 
 def command_line(argv: list[str] | None) -> str:
