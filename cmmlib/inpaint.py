@@ -72,6 +72,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from . import monge_ampere
 from .validation import as_points, check_positive
 
 Potential = Callable[[jax.Array], jax.Array]
@@ -169,30 +170,31 @@ def logdet_gradient(w: Potential, x: jax.Array, key: jax.Array | None = None, *,
 
 def log_prob_gradient(w: Potential, x: jax.Array, key: jax.Array | None = None, *, logdet: str = "exact",
                       n_probes: int = DEFAULT_PROBES, cg_iters: int = DEFAULT_CG_ITERS,
-                      probe: str = "rademacher") -> jax.Array:
+                      probe: str = "rademacher", noise: str = "gibbs") -> jax.Array:
     r""":math:`\nabla_x \log\rho(x) = -\nabla^2 w(x)\nabla w(\nabla w(x)) + \nabla_x\log\det\nabla^2 w(x)`
     at one point ``x`` of shape ``(d,)``; returns ``(d,)``.
 
     ``logdet`` is ``"exact"``, ``"hutchinson"`` or ``"none"`` (module docstring); the other
-    arguments are those of :func:`logdet_gradient`. Pure and jit-able.
+    arguments are those of :func:`logdet_gradient`. ``noise="gaussian"`` (the baseline's
+    :math:`N(0, I)`) puts :math:`-\nabla^2 w(x)\nabla w(x)` in the first term. Pure and jit-able.
     """
     if logdet not in LOGDETS:
         raise ValueError(f"logdet must be one of {LOGDETS}, got {logdet!r}")
     grad_x, hvp = jax.linearize(jax.grad(w), x)  # ∇w(x), and v -> ∇²w(x) v from one forward pass
-    value_term = -hvp(jax.grad(w)(grad_x))
+    value_term = hvp(jax.grad(lambda y: monge_ampere.noise_log_density(w, y, noise))(grad_x))
     if logdet == "none":
         return value_term
     return value_term + _logdet_term(w, x, hvp, key, logdet, n_probes, cg_iters, probe)
 
 
 # -- the ascent ---------------------------------------------------------------------------------
-@functools.partial(jax.jit, static_argnames=("w", "steps", "logdet", "n_probes", "cg_iters", "probe"))
+@functools.partial(jax.jit, static_argnames=("w", "steps", "logdet", "n_probes", "cg_iters", "probe", "noise"))
 def _ascent(w: Potential, x0: jax.Array, mask: jax.Array, low: jax.Array, high: jax.Array,
             key: jax.Array, learning_rate: jax.Array, alpha: jax.Array, *, steps: int, logdet: str,
-            n_probes: int, cg_iters: int, probe: str) -> jax.Array:
+            n_probes: int, cg_iters: int, probe: str, noise: str) -> jax.Array:
     n = x0.shape[0]
     gradient = jax.vmap(lambda xi, ki: log_prob_gradient(w, xi, ki, logdet=logdet, n_probes=n_probes,
-                                                         cg_iters=cg_iters, probe=probe))
+                                                         cg_iters=cg_iters, probe=probe, noise=noise))
     optimizer = optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=alpha))
 
     def step(carry, k):
@@ -286,7 +288,8 @@ def inpaint(model: Any, x: Any, mask: Any, steps: int | None = None, *, logdet: 
 
     Args:
       model: a :class:`cmmlib.model.ConjugateMomentModel` (anything with ``.w``, :math:`w` of
-        one point ``(d,) -> ()``, and ``.dim``).
+        one point ``(d,) -> ()``, and ``.dim``; its ``.noise``, if any, says which noise law
+        :math:`\nabla w^*` pushes: the baseline's ``"gaussian"`` changes the first term).
       x: images, ``(n, d)`` or one ``(d,)``; missing pixels may hold anything, NaN included.
         Integer input is converted to ``float32`` (and ``float64`` too, unless
         ``jax_enable_x64`` is set).
@@ -329,7 +332,7 @@ def inpaint(model: Any, x: Any, mask: Any, steps: int | None = None, *, logdet: 
     out = _ascent(model.w, start, mask_j, jnp.asarray(lo), jnp.asarray(hi),
                   jax.random.PRNGKey(0) if key is None else key, jnp.float32(learning_rate),
                   jnp.float32(alpha), steps=steps, logdet=logdet, n_probes=n_probes,
-                  cg_iters=cg_iters, probe=probe)
+                  cg_iters=cg_iters, probe=probe, noise=getattr(model, "noise", "gibbs"))
     if not bool(jnp.all(jnp.isfinite(out))):
         raise ValueError("in-painting produced NaN or infinite values: the Hessian of w is not positive "
                          "definite along the path, or learning_rate is too large")
@@ -358,7 +361,7 @@ def logdet_gradient_error(model: Any, x: Any, key: jax.Array, n_probes: int = DE
     if probe not in PROBES:
         raise ValueError(f"probe must be one of {PROBES}, got {probe!r}")
     estimate, exact = _compare(model.w, arr, jax.random.split(key, arr.shape[0]), n_probes=n_probes,
-                               cg_iters=cg_iters, probe=probe)
+                               cg_iters=cg_iters, probe=probe, noise=getattr(model, "noise", "gibbs"))
     relative = jnp.linalg.norm(estimate - exact, axis=1) / jnp.linalg.norm(exact, axis=1)
     return GradientError(estimate, exact, relative)
 
@@ -367,7 +370,7 @@ def logdet_gradient_error(model: Any, x: Any, key: jax.Array, n_probes: int = DE
 def _compare(w: Potential, x: jax.Array, keys: jax.Array, *, n_probes: int, cg_iters: int,
              probe: str) -> tuple[jax.Array, jax.Array]:
     estimate = jax.vmap(lambda xi, ki: logdet_gradient(w, xi, ki, method="hutchinson", n_probes=n_probes,
-                                                       cg_iters=cg_iters, probe=probe))(x, keys)
+                                                       cg_iters=cg_iters, probe=probe, noise=getattr(model, "noise", "gibbs")))(x, keys)
     exact = jax.vmap(lambda xi: logdet_gradient(w, xi, method="exact"))(x)
     return estimate, exact
 

@@ -16,7 +16,8 @@ models of the same architecture (:func:`generate_many`).
 
 For the generative-ICNN baseline (``noise="gaussian"``) step 1 draws :math:`Y \sim N(0, I)`.
 :meth:`~ConjugateMomentModel.log_prob` is the unnormalised log-density of eq. (9)
-(:mod:`cmmlib.monge_ampere`), exact when :math:`P_{w_\theta}` is exactly :math:`e^{-w_\theta}`.
+(:mod:`cmmlib.monge_ampere`), exact when :math:`P_{w_\theta}` is exactly :math:`e^{-w_\theta}`;
+for the baseline, the same change of variables with the Gaussian noise.
 """
 from __future__ import annotations
 
@@ -256,8 +257,10 @@ class ConjugateMomentModel:
         return self._gradient(self.params, self._points(x))
 
     def log_prob(self, x: jax.Array) -> jax.Array:
-        """Unnormalised :math:`\\log\\rho_\\theta(x)` by eq. (9); ``(n, d) -> (n,)``."""
-        return monge_ampere.log_density(self.w, self._points(x))
+        """Unnormalised :math:`\\log\\rho_\\theta(x)` by eq. (9); ``(n, d) -> (n,)``. For the
+        baseline the noise is :math:`N(0, I)`, so :math:`-\\tfrac12\\|\\nabla w(x)\\|^2` replaces
+        :math:`-w(\\nabla w(x))`."""
+        return monge_ampere.log_density(self.w, self._points(x), self.noise)
 
     # -- generation ---------------------------------------------------------------------------
     def _check_n(self, n: Any) -> int:

@@ -46,6 +46,20 @@ def test_log_prob_is_the_gaussian_log_density_up_to_a_constant():
     np.testing.assert_allclose(got - got[0], exact - exact[0], atol=2e-3)
 
 
+def test_baseline_log_prob_is_the_density_of_its_gaussian_noise_pushed_forward():
+    # w = (x - mu)^T A (x - mu) / 2 maps N(0, I) by grad w*(y) = A^-1 y + mu onto N(mu, A^-2)
+    model = gaussian_model(noise="gaussian")
+    mu, cov_w = cmm.gaussian.conjugate_gibbs(MEAN, COV)
+    a = np.linalg.inv(np.asarray(cov_w))
+    x = jax.random.normal(jax.random.PRNGKey(3), (50, 2)) + MEAN
+    diff = np.asarray(x) - np.asarray(mu)
+    exact = -0.5 * np.einsum("ni,ij,nj->n", diff, a @ a, diff)
+    got = np.asarray(model.log_prob(x))
+    np.testing.assert_allclose(got - got[0], exact - exact[0], atol=2e-3)
+    gibbs = np.asarray(gaussian_model().log_prob(x))
+    assert np.max(np.abs((gibbs - gibbs[0]) - (got - got[0]))) > 0.1  # another law
+
+
 def test_log_density_terms_add_up_and_the_volume_term_is_constant_for_a_quadratic():
     model = gaussian_model()
     x = jax.random.normal(jax.random.PRNGKey(3), (50, 2)) + MEAN
