@@ -15,7 +15,8 @@ structure at a finer scale.
 almost none, beside the data's own fraction by the same rule. :func:`off_support_fraction` is
 the general rule for any data set (cells of a histogram of a large reference sample that hold
 almost no reference mass); :func:`toy_regions` adds the named regions of the paper's sets (the
-hole and the gap of the circles, the empty cells of the checkerboards).
+hole and the gap of the circles, the empty cells of the checkerboards). :func:`density_sharpness`
+measures the same on a 2D model's density (eq. 9) on a grid, with no sampling and no solve.
 
 **1D** (chapter 5): the learned Gibbs density, and distances between a 1D model and a
 fixed-point solution of :mod:`cmmlib.onedim`.
@@ -78,14 +79,15 @@ def floors(name: str, n: int, n_batches: int) -> dict[str, float]:
 
 
 def off_support_fraction(samples: Any, reference: Any, bins: int = OFF_SUPPORT_BINS,
-                         level: float = OFF_SUPPORT_LEVEL) -> float:
+                         level: float = OFF_SUPPORT_LEVEL, weights: Any = None) -> float:
     r"""Fraction of ``samples (n, d)`` where the ``reference (m, d)`` law has almost no mass.
 
     The rule, for any 2D set: a ``bins × bins`` histogram of the reference over its bounding box
     (widened by 10%); a cell is *empty* when it holds less than ``level`` times the mass of an
     average occupied cell; a sample is *off support* in an empty cell or outside the box. Give
     a large reference (e.g. 100,000 points) and compare with a held-out sample of the data,
-    which has a small fraction of its own (the tails).
+    which has a small fraction of its own (the tails). ``weights (n,)``: the samples' masses
+    (e.g. a density on a grid), summing to 1; ``None``: equal.
     """
     samples, reference = np.asarray(samples, np.float64), np.asarray(reference, np.float64)
     if samples.ndim != 2 or reference.ndim != 2 or samples.shape[1] != 2 or reference.shape[1] != 2:
@@ -96,12 +98,23 @@ def off_support_fraction(samples: Any, reference: Any, bins: int = OFF_SUPPORT_B
     empty = counts < level * counts[counts > 0].mean()
     idx = [np.clip(np.searchsorted(e, samples[:, k], side="right") - 1, 0, bins - 1) for k, e in enumerate(edges)]
     outside = np.any((samples < lo) | (samples > hi), axis=1)
-    return float(np.mean(outside | empty[idx[0], idx[1]]))
+    return _mass(outside | empty[idx[0], idx[1]], weights)
 
 
-def toy_regions(name: str, samples: Any) -> dict[str, float]:
+def _mass(inside: np.ndarray, weights: Any) -> float:
+    """Mass of the samples flagged ``inside``: their fraction, or their total ``weights``."""
+    if weights is None:
+        return float(np.mean(inside))
+    weights = np.asarray(weights, np.float64)
+    if weights.shape != inside.shape:
+        raise ValueError(f"weights must have shape {inside.shape}, got {weights.shape}")
+    return float(np.sum(weights[inside]))
+
+
+def toy_regions(name: str, samples: Any, weights: Any = None) -> dict[str, float]:
     """Named regions of the paper's sets where the law has (almost) no mass, as fractions of
-    ``samples (n, 2)`` (standardised coordinates, mapped back to the set's own):
+    ``samples (n, 2)`` (standardised coordinates, mapped back to the set's own), or as their
+    masses under ``weights (n,)`` (summing to 1):
 
     * ``circles`` (rings of radii 1 and 1/2, jitter 0.05): ``hole`` (radius < 0.3) and ``gap``
       (0.6 < radius < 0.9), three jitter widths from each ring;
@@ -114,22 +127,45 @@ def toy_regions(name: str, samples: Any) -> dict[str, float]:
     raw = np.asarray(samples, np.float64) * scale + centre
     if name == "circles":
         radius = np.linalg.norm(raw, axis=1)
-        return {"hole": float(np.mean(radius < 0.3)), "gap": float(np.mean((radius > 0.6) & (radius < 0.9)))}
+        return {"hole": _mass(radius < 0.3, weights), "gap": _mass((radius > 0.6) & (radius < 0.9), weights)}
     if name in ("checkerboard", "diag_checkerboard"):
         if name == "diag_checkerboard":  # undo the 45° turn
             c, s = math.cos(math.pi / 4), math.sin(math.pi / 4)
             raw = raw @ np.array([[c, -s], [s, c]])
         inside = np.all(np.abs(raw) < 2.0, axis=1)
         white = (np.floor(raw[:, 0]) + np.floor(raw[:, 1])) % 2 == 1
-        return {"empty_cells": float(np.mean(inside & white)), "outside": float(np.mean(~inside))}
+        return {"empty_cells": _mass(inside & white, weights), "outside": _mass(~inside, weights)}
     return {}
 
 
-def sharpness(name: str, samples: Any, reference_size: int = 100_000) -> dict[str, float]:
+def sharpness(name: str, samples: Any, reference_size: int = 100_000, weights: Any = None) -> dict[str, float]:
     """:func:`toy_regions` and :func:`off_support_fraction` (against a reference of the 2D set
-    ``name`` drawn from the held-out seed) of ``samples``."""
+    ``name`` drawn from the held-out seed) of ``samples``, weighted by ``weights`` if given."""
     reference = toy2d(name, reference_size, jax.random.PRNGKey(HELDOUT_SEED + _toy_index(name) + 500))
-    return {**toy_regions(name, samples), "off_support": off_support_fraction(samples, reference)}
+    return {**toy_regions(name, samples, weights),
+            "off_support": off_support_fraction(samples, reference, weights=weights)}
+
+
+def density_sharpness(model: Any, name: str, grid_size: int = 301, extent: float = 3.0,
+                      chunk: int = 10_000) -> dict[str, float]:
+    r""":func:`sharpness` of a 2D model's generated law *itself*, with no sampling and no solve.
+
+    The model's density (eq. 9: :math:`\rho_\theta(x) \propto p(\nabla w(x))\det\nabla^2 w(x)`,
+    :math:`p` its noise law, ``model.log_prob``) is evaluated on a ``grid_size²`` grid of
+    ``[-extent, extent]²`` (standardised coordinates), normalised over the grid, and its mass in
+    each region summed. Exact for the law :math:`\nabla w^*_\sharp e^{-w}` (or
+    :math:`\nabla w^*_\sharp N(0, I)` for the baseline) up to the grid's resolution, so it
+    separates what :math:`w` generates from what Langevin and the conjugate solver add: where it
+    agrees with :func:`sharpness` of the model's samples, the blur lives in :math:`w`. Mass
+    beyond the grid (a few standard deviations out) is not counted.
+    """
+    axis = np.linspace(-extent, extent, int(grid_size))
+    grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+    points = jnp.asarray(grid, jnp.float32)
+    log_p = np.concatenate([np.asarray(model.log_prob(points[i:i + chunk]), np.float64)
+                            for i in range(0, len(points), chunk)])
+    density = np.exp(log_p - log_p.max())
+    return sharpness(name, grid, weights=density / density.sum())
 
 
 def mean_hessian(model: Any, x: Any) -> jax.Array:
@@ -206,6 +242,6 @@ def learned_energy(model: Any, x: Any) -> np.ndarray:
     return -np.asarray(model.log_prob(x)) + c
 
 
-__all__ = ["toy_train_set", "toy_batches", "divergences", "floors", "off_support_fraction", "toy_regions",
+__all__ = ["toy_train_set", "toy_batches", "divergences", "floors", "off_support_fraction", "toy_regions", "density_sharpness",
            "sharpness", "mean_hessian", "curvature_floor", "radial_curvature", "gibbs_density_1d", "onedim_distances",
            "learned_energy", "EPSILON_FRACTIONS", "TRAIN_SEED", "HELDOUT_SEED", "FLOOR_SEED"]

@@ -206,6 +206,59 @@ def init_icnn(
     return {**variables, "params": params}
 
 
+def fit_gradient(
+    module: ICNN,
+    variables: Any,
+    key: jax.Array,
+    draw: Callable[[jax.Array, int], tuple[jax.Array, jax.Array]],
+    steps: int = 1000,
+    learning_rate: float = 3e-3,
+    batch_size: int = 512,
+    train_quadratic: bool = True,
+    final_fraction: float = 1.0,
+) -> Any:
+    r"""Regress the gradient of the ICNN on a target map: Adam on
+    :math:`\mathbb E\|\nabla w_\theta(x) - T(x)\|^2`.
+
+    Supervised, so it measures what the architecture *can* represent, apart from the learners'
+    dual objectives: given the exact Brenier map :math:`T` of a problem, how close does
+    :math:`\nabla w_\theta` get in a budget (chapter 4 does this on the circles).
+
+    Args:
+      module: the :class:`ICNN`; variables: its variables (e.g. from :func:`init_icnn`).
+      key: PRNG key.
+      draw: ``draw(key, batch_size) -> (x, T(x))``, both ``(batch_size, d)``: a fresh batch
+        of points and their targets for each step.
+      steps, learning_rate, batch_size: the regression's Adam budget; the step follows a cosine
+        from ``learning_rate`` down to ``final_fraction`` of it (1: constant).
+      train_quadratic: also fit the learnable quadratic :math:`L` (``False``: keep it).
+    Returns:
+      the fitted variables. Pure and jit-able (``vmap``-able over keys).
+    """
+    import optax
+
+    def label(path, _):
+        frozen = not train_quadratic and any(getattr(k, "key", None) == "quadratic" for k in path)
+        return "frozen" if frozen else "trained"
+
+    schedule = optax.cosine_decay_schedule(learning_rate, steps, final_fraction)
+    opt = optax.multi_transform({"trained": optax.adam(schedule), "frozen": optax.set_to_zero()},
+                                jax.tree_util.tree_map_with_path(label, variables))
+
+    def loss(p, x, target):
+        grad = jax.vmap(jax.grad(potential_fn(module, p)))(x)
+        return jnp.mean(jnp.sum((grad - target) ** 2, -1))
+
+    def step(carry, k):
+        p, state = carry
+        grads = jax.grad(loss)(p, *draw(k, batch_size))
+        updates, state = opt.update(grads, state, p)
+        return (optax.apply_updates(p, updates), state), None
+
+    (variables, _), _ = jax.lax.scan(step, (variables, opt.init(variables)), jax.random.split(key, steps))
+    return variables
+
+
 def fit_identity(
     module: ICNN,
     variables: Any,
@@ -218,7 +271,7 @@ def fit_identity(
     r"""The *units* identity start: :math:`w \approx \tfrac12\|x\|^2` carried by the ICNN's units.
 
     The learnable quadratic :math:`\tfrac12\|Lx\|^2` is set to :math:`L = 0` and the other
-    parameters are fitted by Adam on :math:`\mathbb E\|\nabla w(x) - x\|^2` (the identity
+    parameters are fitted by :func:`fit_gradient` to :math:`\nabla w(x) = x` (the identity
     pre-training of w2ot-style ICNN trainers), ``x`` half from ``data (n, d)`` and half from
     :math:`N(0, I)`: where :math:`w` is evaluated while training. :math:`L = 0` is a stationary
     point of :math:`\tfrac12\|Lx\|^2` (its gradient :math:`L x x^\top` vanishes), so the
@@ -231,35 +284,22 @@ def fit_identity(
     Args:
       module: the :class:`ICNN`; variables: its variables (e.g. from :func:`init_icnn`).
       key: PRNG key; data: ``(n, d)`` points.
-      steps, learning_rate, batch_size: the regression's Adam budget.
+      steps, learning_rate, batch_size: the regression's Adam budget (constant step).
     Returns:
       the fitted variables, with ``quadratic`` zero.
     """
-    import optax
-
     params = dict(variables["params"])
     params["quadratic"] = jnp.zeros_like(params["quadratic"])
-    params = {**variables, "params": params}
-    trainable = jax.tree_util.tree_map_with_path(
-        lambda path, _: not any(getattr(k, "key", None) == "quadratic" for k in path), params)
-    opt = optax.masked(optax.adam(learning_rate), trainable)
     half = batch_size // 2
 
-    def loss(p, x):
-        grad = jax.vmap(jax.grad(potential_fn(module, p)))(x)
-        return jnp.mean(jnp.sum((grad - x) ** 2, -1))
-
-    def step(carry, k):
-        p, state = carry
+    def draw(k, n):
         k_data, k_normal = jax.random.split(k)
         x = jnp.concatenate([data[jax.random.randint(k_data, (half,), 0, data.shape[0])],
-                             jax.random.normal(k_normal, (batch_size - half, data.shape[-1]))])
-        grads = jax.grad(loss)(p, x)
-        updates, state = opt.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), None
+                             jax.random.normal(k_normal, (n - half, data.shape[-1]))])
+        return x, x
 
-    (params, _), _ = jax.lax.scan(step, (params, opt.init(params)), jax.random.split(key, steps))
-    return params
+    return fit_gradient(module, {**variables, "params": params}, key, draw, steps, learning_rate,
+                        batch_size, train_quadratic=False)
 
 
 def potential_fn(module: ICNN, params: Any) -> Callable[[jax.Array], jax.Array]:
@@ -274,4 +314,4 @@ def build_icnn(settings: Any) -> ICNN:
     return ICNN(**dataclasses.asdict(settings))
 
 
-__all__ = ["ICNN", "init_icnn", "fit_identity", "potential_fn", "build_icnn"]
+__all__ = ["ICNN", "init_icnn", "fit_gradient", "fit_identity", "potential_fn", "build_icnn"]

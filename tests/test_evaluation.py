@@ -78,3 +78,36 @@ def test_curvature_floor_and_radial_curvature_on_known_potentials():
     assert evaluation.curvature_floor(flat) == pytest.approx(module.strong_convexity, abs=1e-6)
     np.testing.assert_allclose(evaluation.radial_curvature(flat, np.array([0.5, 1.5])), module.strong_convexity,
                                atol=1e-5)
+
+
+def test_weighted_regions_are_masses():
+    centre, scale = standardisation("circles")
+    points = (np.array([[0.1, 0.0], [0.75, 0.0], [1.0, 0.0]]) - centre) / scale  # hole, gap, ring
+    weights = np.array([0.2, 0.5, 0.3])
+    assert evaluation.toy_regions("circles", points, weights) == pytest.approx({"hole": 0.2, "gap": 0.5})
+    assert evaluation.toy_regions("circles", points, np.full(3, 1 / 3)) == pytest.approx(
+        evaluation.toy_regions("circles", points))
+    with pytest.raises(ValueError, match="weights"):
+        evaluation.toy_regions("circles", points, np.ones(2))
+
+
+@pytest.mark.parametrize("noise", ["gibbs", "gaussian"])
+def test_density_sharpness_of_a_known_model_matches_its_samples(noise):
+    """w = |x|^2/2 generates N(0, I) from either noise: the grid integral of its density must
+    give the regions' masses that a large N(0, I) sample gives."""
+    import jax.numpy as jnp
+
+    from cmmlib.conjugate import Amortizer
+    from cmmlib.icnn import ICNN, init_icnn
+    from cmmlib.model import ConjugateMomentModel
+
+    icnn = ICNN(features=(4,), output_init_scale=0.0)
+    amortizer = Amortizer(features=(4,))
+    model = ConjugateMomentModel(icnn, init_icnn(icnn, jax.random.PRNGKey(0), 2), amortizer,
+                                 amortizer.init(jax.random.PRNGKey(1), jnp.zeros((2,))), 2, noise=noise)
+    sample = np.random.default_rng(0).normal(size=(400_000, 2))
+    for name in ("circles", "checkerboard"):
+        got, want = evaluation.density_sharpness(model, name, grid_size=201), evaluation.sharpness(name, sample)
+        assert got.keys() == want.keys()
+        for region in want:
+            assert got[region] == pytest.approx(want[region], abs=0.01), (name, region, got, want)

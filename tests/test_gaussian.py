@@ -131,3 +131,21 @@ def test_bad_inputs_elsewhere():
         g.ot_map_matrix(FIG1, np.eye(3))
     with pytest.raises(ValueError, match=r"shape \(2,\)"):
         g.moment_gibbs(FIG1, np.zeros(1))
+
+
+def test_radial_map_to_normal_pushes_a_radial_law_onto_the_standard_normal():
+    rng = np.random.default_rng(0)
+    d = 3
+    # uniform law on the unit ball: radii R = U^(1/d)
+    radii = rng.uniform(size=200_000) ** (1 / d)
+    T = g.radial_map_to_normal(radii, d)
+    direction = rng.normal(size=(50_000, d))
+    x = direction / np.linalg.norm(direction, axis=1, keepdims=True) * (rng.uniform(size=(50_000, 1)) ** (1 / d))
+    y = np.asarray(T(jnp.asarray(x)))
+    np.testing.assert_allclose(y.mean(0), 0.0, atol=0.02)
+    np.testing.assert_allclose(np.cov(y.T), np.eye(d), atol=0.03)
+    np.testing.assert_allclose(np.mean(np.sum(y**2, 1) < 1.0), 0.1987, atol=0.01)  # chi2_3 CDF at 1
+    cos = np.sum(x * y, 1) / np.linalg.norm(x, axis=1) / np.linalg.norm(y, axis=1)
+    assert np.min(cos) > 0.9999  # radial
+    with pytest.raises(ValueError, match="radii"):
+        g.radial_map_to_normal([-1.0, 2.0], 2)

@@ -145,3 +145,26 @@ def test_fit_identity_moves_the_start_into_the_units(key, quadratic_inputs):
     # the gradient of the dual loss with respect to L vanishes at L = 0
     g = jax.grad(lambda p: jnp.mean(module.apply(p, x)))(one)
     assert np.all(np.asarray(g["params"]["quadratic"]) == 0.0)
+
+
+def test_fit_gradient_regresses_on_a_target_map(key):
+    """Supervised fit of grad w to T(x) = A x + b (A symmetric positive definite): the error
+    falls well below where it starts, and the quadratic is kept when asked."""
+    module = icnn.ICNN(features=(16, 16))
+    a, b = jnp.array([[2.0, 0.5], [0.5, 1.0]]), jnp.array([0.3, -0.2])
+
+    def draw(k, n):
+        x = jax.random.normal(k, (n, 2))
+        return x, x @ a + b
+
+    start = icnn.init_icnn(module, key, 2)
+    x, target = draw(jax.random.PRNGKey(7), 256)
+
+    def error(p):
+        return float(jnp.mean(jnp.sum((jax.vmap(jax.grad(icnn.potential_fn(module, p)))(x) - target) ** 2, -1)))
+
+    fitted = jax.jit(lambda p: icnn.fit_gradient(module, p, key, draw, steps=300, learning_rate=1e-2,
+                                                 batch_size=128, final_fraction=0.1))(start)
+    assert error(fitted) < 0.05 * error(start), (error(start), error(fitted))
+    kept = icnn.fit_gradient(module, start, key, draw, steps=20, batch_size=64, train_quadratic=False)
+    np.testing.assert_array_equal(kept["params"]["quadratic"], start["params"]["quadratic"])
