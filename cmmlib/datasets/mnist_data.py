@@ -27,11 +27,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import atomic
 from .download import (
     DownloadError,
     IntegrityError,
     OfflineFallbackWarning,
-    atomic_write_npz,
     cache_dir,
     fetch,
     file_digest,
@@ -109,7 +109,7 @@ def _download_real(folder: Path) -> None:
         paths = [fetch(MNIST_URL + name, folder / "raw" / name, md5=md5, size=size)
                  for name, size, md5 in files]
         images, labels = _parse_split(*paths, MNIST_COUNTS[split])
-        atomic_write_npz(folder / f"mnist_{split}.npz", images=images, labels=labels)
+        atomic.write_npz(folder / f"mnist_{split}.npz", images=images, labels=labels)
 
 
 def _real_available(folder: Path) -> bool:
