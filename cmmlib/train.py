@@ -177,7 +177,7 @@ def _add_cmfgen(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_cmfgen(args: argparse.Namespace) -> None:
-    from . import cmfgen, config, evaluation, zoo
+    from . import atomic, cmfgen, config, evaluation, zoo
     from .datasets import PAPER_TOY2D
 
     mesh = _mesh(args)
@@ -253,7 +253,7 @@ def _run_cmfgen(args: argparse.Namespace) -> None:
                     folder = (out if milestone == steps else out / f"step{milestone}") / zoo.model_name(name, noise, seed)
                     model.save(folder)
             if _writes():
-                (out / "metrics.json").write_text(json.dumps(
+                atomic.write_text(out / "metrics.json", json.dumps(
                     {"command": args.command, "settings": dataclasses.asdict(settings), "rows": rows}, indent=1))
     print(f"saved {len(pairs) * (2 if args.noise == 'both' else 1)} model(s) and metrics.json to {out}", flush=True)
 
