@@ -319,7 +319,8 @@ class Chapter4Settings:
     of loading the shipped checkpoints, ``demo_steps`` for the short training that shows the
     engine at work (0: none), ``gaussian_steps`` for the model of the Prop. 2 check on a 2D
     Gaussian when it is retrained (otherwise the shipped ``cmfgen/prop2_gaussian-gibbs-s0``),
-    and the tolerances of its checks."""
+    ``fit_demo_steps`` for the short supervised fit of the circles' exact map, and the
+    tolerances of its checks."""
 
     n_train: int
     eval_size: int
@@ -327,11 +328,13 @@ class Chapter4Settings:
     retrain: bool
     demo_steps: int
     gaussian_steps: int
+    fit_demo_steps: int = 1000
     tol_prop2: float = 0.08
 
 
 CHAPTER4 = _per_profile(
-    ci=Chapter4Settings(n_train=4096, eval_size=512, n_seeds=2, retrain=False, demo_steps=100, gaussian_steps=1500),
+    ci=Chapter4Settings(n_train=4096, eval_size=512, n_seeds=2, retrain=False, demo_steps=100, gaussian_steps=1500,
+                        fit_demo_steps=200),
     cpu=Chapter4Settings(n_train=50_000, eval_size=2048, n_seeds=2, retrain=False, demo_steps=0, gaussian_steps=1500),
     paper=Chapter4Settings(n_train=100_000, eval_size=2048, n_seeds=5, retrain=True, demo_steps=1000,
                            gaussian_steps=5000),
