@@ -53,13 +53,25 @@ def execute_one(notebook: Path, out_dir: Path, timeout: int) -> None:
     nbformat.write(nb, out_dir / notebook.name)
 
 
-#: minutes each chapter took in the last measured `make book` (cpu profile, 2 at a time on 2 cores):
-#: only the order in which the chapters start (longest first); a chapter not listed starts first
-MINUTES = json.loads((ROOT / ".ci" / "chapter_minutes.json").read_text())
+#: minutes each chapter took in a measured `make book` (cpu profile, 2 at a time on 2 cores), for a
+#: fresh clone; a build records its own in OUT/chapter_minutes.json, which the next build of the
+#: same profile into OUT reads instead. Only the order in which the chapters start (longest
+#: first) depends on them; a chapter not listed starts first.
+HINT = ROOT / ".ci" / "chapter_minutes.json"
 
 
-def expected_minutes(notebook: Path) -> float:
-    return MINUTES.get(notebook.relative_to(ROOT).with_suffix("").as_posix(), float("inf"))
+def minutes_hint(out: Path, profile: str) -> dict[str, float]:
+    """Minutes per chapter: this OUT's last build of ``profile`` if any, else the shipped hint."""
+    recorded = out / "chapter_minutes.json"
+    if recorded.is_file():
+        last = json.loads(recorded.read_text())
+        if last.get("profile") == profile:
+            return last["minutes"]
+    return json.loads(HINT.read_text())
+
+
+def chapter_key(notebook: Path) -> str:
+    return notebook.relative_to(ROOT).with_suffix("").as_posix()
 
 
 def after_chapters(notebook: Path) -> bool:
@@ -108,7 +120,9 @@ def main() -> int:
     (src / "_config.yml").write_text(config)
 
     notebooks = [] if args.html_only else chapters()
-    notebooks.sort(key=expected_minutes, reverse=True)  # the long ones first: the shortest total time
+    profile = os.environ.get("CMM_PROFILE", "")
+    minutes = minutes_hint(out, profile)
+    notebooks.sort(key=lambda nb: minutes.get(chapter_key(nb), float("inf")), reverse=True)  # longest first
     results = out / "results"
     if not args.html_only:
         shutil.rmtree(results, ignore_errors=True)  # the report reads this build's verdicts only
@@ -138,6 +152,8 @@ def main() -> int:
         return 1
     if stats:
         (src / "_exec_stats.json").write_text(json.dumps(stats, indent=1))
+        (out / "chapter_minutes.json").write_text(json.dumps(
+            {"profile": profile, "minutes": {k: round(v["runtime"] / 60, 2) for k, v in stats.items()}}, indent=1))
 
     html = out / "html"
     proc = subprocess.run(
