@@ -177,7 +177,7 @@ def _add_cmfgen(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_cmfgen(args: argparse.Namespace) -> None:
-    from . import atomic, cmfgen, config, evaluation, zoo
+    from . import atomic, cmfgen, config, evaluation, training, zoo
     from .datasets import PAPER_TOY2D
 
     mesh = _mesh(args)
@@ -217,8 +217,17 @@ def _run_cmfgen(args: argparse.Namespace) -> None:
     milestones = sorted({s for s in [*args.eval_at, *args.save_at, steps] if s <= steps})
     out: Path = args.out
     rows: list[dict[str, Any]] = []
+    earlier = _earlier_rows(out / "metrics.json", dataclasses.asdict(settings))
     for noise in (["gibbs", "gaussian"] if args.noise == "both" else [args.noise]):
+        reached = training.saved_step(out / f"_state-{noise}")
         for milestone in milestones:
+            if reached is not None and milestone < reached:  # a resumed run keeps what it measured there
+                kept = [r for r in earlier if r["noise"] == noise and r["steps"] == milestone]
+                rows.extend(kept)
+                print(f"{noise}: the checkpoint is at step {reached}, past step {milestone}: "
+                      + (f"kept its {len(kept)} measurement(s) from metrics.json" if kept else "not measured again"),
+                      flush=True)
+                continue
             try:
                 with jax.set_mesh(mesh):
                     result = cmfgen.train(data, keys, milestone, noise, settings=settings, decay_steps=steps,
@@ -256,6 +265,17 @@ def _run_cmfgen(args: argparse.Namespace) -> None:
                 atomic.write_text(out / "metrics.json", json.dumps(
                     {"command": args.command, "settings": dataclasses.asdict(settings), "rows": rows}, indent=1))
     print(f"saved {len(pairs) * (2 if args.noise == 'both' else 1)} model(s) and metrics.json to {out}", flush=True)
+
+
+def _earlier_rows(path: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a previous ``metrics.json`` at ``path`` written with the same settings (else none)."""
+    if not path.exists():
+        return []
+    try:
+        earlier = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"cmfgen: {path} is not valid JSON ({err}); move it away to start its record over") from None
+    return earlier["rows"] if earlier.get("settings") == json.loads(json.dumps(settings)) else []
 
 
 # -- cmfma ------------------------------------------------------------------------------------

@@ -195,6 +195,13 @@ def _load(folder: Path, template: Carry, history: dict[str, np.ndarray],
     return carry, history, manifest
 
 
+def saved_step(checkpoint_dir: str | Path) -> int | None:
+    """The step of the training state that :func:`run` would resume from in ``checkpoint_dir``
+    (``None`` when there is none)."""
+    folder = Path(checkpoint_dir) / STATE_DIR
+    return int(checkpoints.read_manifest(folder)["step"]) if checkpoints.exists(folder) else None
+
+
 def run(
     learner: Learner,
     data: Any,

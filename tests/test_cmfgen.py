@@ -107,6 +107,18 @@ def test_cli_trains_evaluates_and_samples(tmp_path):
     assert out["samples"].shape == (9, 2) and out["log_prob"].shape == (9,) and np.all(np.isfinite(out["log_prob"]))
 
 
+def test_cli_rerun_past_an_evaluation_step_keeps_what_it_measured_there(tmp_path):
+    sets = [f"{k}={v!r}" for k, v in {**TINY_FIELDS, "steps": 10}.items()]
+    argv = ["cmfgen", "--dataset", "circles", "--profile", "ci", "--out", str(tmp_path / "run"), "--eval-at", "5",
+            "--eval-batches", "1", "--eval-size", "128", "--n-train", "512", "--no-progress", "--set", *sets]
+    train.main(argv)
+    first = json.loads((tmp_path / "run" / "metrics.json").read_text())["rows"]
+    train.main(argv)  # the checkpoint is at step 10, past the evaluation at step 5
+    again = json.loads((tmp_path / "run" / "metrics.json").read_text())["rows"]
+    assert [r["steps"] for r in first] == [r["steps"] for r in again] == [5, 10]
+    assert again[0] == first[0]
+
+
 def test_cli_trains_on_a_users_file(tmp_path, data):
     np.savetxt(tmp_path / "mine.csv", data, delimiter=",")
     sets = [f"{k}={v!r}" for k, v in {**TINY_FIELDS, "steps": 10}.items()]
