@@ -221,10 +221,11 @@ def _run_cmfgen(args: argparse.Namespace) -> None:
     for noise in (["gibbs", "gaussian"] if args.noise == "both" else [args.noise]):
         reached = training.saved_step(out / f"_state-{noise}")
         for milestone in milestones:
-            if reached is not None and milestone < reached:  # a resumed run keeps what it measured there
-                kept = [r for r in earlier if r["noise"] == noise and r["steps"] == milestone]
+            kept = [r for r in earlier if r["noise"] == noise and r["steps"] == milestone]
+            # a resumed run keeps what it measured before its checkpoint (the final step is always measured)
+            if reached is not None and (milestone < reached or (milestone == reached < steps and len(kept) == len(pairs))):
                 rows.extend(kept)
-                print(f"{noise}: the checkpoint is at step {reached}, past step {milestone}: "
+                print(f"{noise}: the checkpoint is at step {reached}, at or past step {milestone}: "
                       + (f"kept its {len(kept)} measurement(s) from metrics.json" if kept else "not measured again"),
                       flush=True)
                 continue
