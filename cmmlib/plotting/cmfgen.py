@@ -1,5 +1,5 @@
 """Figures of chapter 4 (CMFGen in 2D): Figure 4 panels, training curves, Figure 13 boxplots,
-quality per step budget, the ULA step trade-off, and the sharpness diagnostics. Pure functions returning matplotlib figures."""
+quality per step budget, the ULA step trade-off, the sharpness diagnostics, and grids of generated samples. Pure functions returning matplotlib figures."""
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -167,15 +167,34 @@ def sharpness_levers(rows: Sequence[Mapping[str, Any]], regions: Mapping[str, st
 
 
 def sharpness_vs_steps(series: Mapping[str, Mapping[str, tuple[Sequence[int], Sequence[float]]]],
-                       data: Mapping[str, float]):
+                       data: Mapping[str, float], styles: Mapping[str, Mapping[str, Any]] | None = None):
     """Sharpness against training steps: ``series`` maps a panel title to ``{label: (steps,
-    fractions)}``; ``data`` maps the panel title to the data's own fraction (dashed)."""
-    fig, axes = plt.subplots(1, len(series), figsize=(10, 3.0), squeeze=False)
+    fractions)}``; ``data`` maps the panel title to the data's own fraction (dashed); ``styles``
+    maps a label to extra ``Axes.plot`` arguments (colour, marker)."""
+    fig, axes = plt.subplots(1, len(series), figsize=(max(10.0, 2.6 * len(series)), 3.0), squeeze=False)
     for ax, (title, lines) in zip(axes[0], series.items()):
+        steps_shown = set()
         for label, (steps, values) in lines.items():
-            ax.plot(steps, values, marker="o", ms=4, lw=1, label=label)
+            ax.plot(steps, values, **{"marker": "o", "ms": 4, "lw": 1, **(styles or {}).get(label, {})}, label=label)
+            steps_shown.update(steps)
         ax.axhline(data[title], color="k", ls="--", lw=1, label="data")
         ax.set(xscale="log", xlabel="training steps", ylabel="fraction of generated mass", title=title, ylim=(0, None))
+        ax.set_xticks(sorted(steps_shown), [f"{s:,}" for s in sorted(steps_shown)], fontsize=7)
+        ax.minorticks_off()
     axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def sample_grid(rows: Mapping[str, Mapping[str, np.ndarray]], colors: Mapping[str, str] | None = None,
+                lim: float = 3.0):
+    """Generated samples, one row per ``rows`` label and one column per data set:
+    ``rows[label][name]`` is an (n, 2) array; ``colors`` maps a row label to its colour."""
+    names = list(next(iter(rows.values())))
+    fig, axes = plt.subplots(len(rows), len(names), figsize=(2.0 * len(names), 2.1 * len(rows)), squeeze=False)
+    for ax_row, (label, samples) in zip(axes, rows.items()):
+        for ax, name in zip(ax_row, names):
+            _scatter(ax, samples[name], (colors or {}).get(label, "k"), name, lim)
+        ax_row[0].set_ylabel(label, fontsize=8)
     fig.tight_layout()
     return fig
