@@ -170,9 +170,13 @@ def sharpness_vs_steps(series: Mapping[str, Mapping[str, tuple[Sequence[int], Se
                        data: Mapping[str, float], styles: Mapping[str, Mapping[str, Any]] | None = None):
     """Sharpness against training steps: ``series`` maps a panel title to ``{label: (steps,
     fractions)}``; ``data`` maps the panel title to the data's own fraction (dashed); ``styles``
-    maps a label to extra ``Axes.plot`` arguments (colour, marker)."""
-    fig, axes = plt.subplots(1, len(series), figsize=(max(10.0, 2.6 * len(series)), 3.0), squeeze=False)
-    for ax, (title, lines) in zip(axes[0], series.items()):
+    maps a label to extra ``Axes.plot`` arguments (colour, marker). At most three panels a row."""
+    ncols = min(3, len(series))
+    nrows = -(-len(series) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(10.0, 3.0 * nrows), squeeze=False)
+    for ax in axes.flat[len(series):]:
+        ax.set_visible(False)
+    for ax, (title, lines) in zip(axes.flat, series.items()):
         steps_shown = set()
         for label, (steps, values) in lines.items():
             ax.plot(steps, values, **{"marker": "o", "ms": 4, "lw": 1, **(styles or {}).get(label, {})}, label=label)
@@ -181,7 +185,7 @@ def sharpness_vs_steps(series: Mapping[str, Mapping[str, tuple[Sequence[int], Se
         ax.set(xscale="log", xlabel="training steps", ylabel="fraction of generated mass", title=title, ylim=(0, None))
         ax.set_xticks(sorted(steps_shown), [f"{s:,}" for s in sorted(steps_shown)], fontsize=7)
         ax.minorticks_off()
-    axes[0][0].legend(fontsize=7)
+    axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
 
