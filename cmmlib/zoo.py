@@ -1,7 +1,10 @@
 """The models the book ships: named checkpoints in ``cmmlib/assets/checkpoints`` and how each was trained.
 
-* CMFGen in 2D (chapter 4): ``cmfgen/<dataset>-<noise>-s<seed>``, trained by
-  ``python -m cmmlib.train cmfgen`` (each manifest records the command, hardware and wall time).
+* CMFGen and its Gaussian-noise baseline: ``cmfgen/<dataset>-<noise>-s<seed>``, for the 2D sets
+  (chapter 4), ``mnist14`` (chapter 6) and ``cartoon12`` (chapter 7), trained by
+  ``python -m cmmlib.train cmfgen`` (each manifest records the command, hardware and wall time);
+  models of other units beside them, for comparison, in ``cmfgen/elu_units/`` (2D) and
+  ``cmfgen/softplus_units/`` (faces).
 * CMFMA (chapter 5): ``cmfma_<energy>`` for the energies of :mod:`cmmlib.datasets.energies`,
   trained by ``python -m cmmlib.train cmfma <energy> --out ...`` with :func:`cmfma_options`.
 """
@@ -22,7 +25,7 @@ def model_name(dataset: str, noise: str, seed: int) -> str:
 
 
 def cmfgen(dataset: str, noise: str = "gibbs", seed: int = 0) -> ConjugateMomentModel:
-    """The shipped CMFGen (or baseline) model of a 2D set."""
+    """The shipped CMFGen (or baseline) model of a named data set (a 2D set, ``mnist14``, ``cartoon12``)."""
     path = checkpoints.asset(f"cmfgen/{model_name(dataset, noise, seed)}")
     if not checkpoints.exists(path):
         raise FileNotFoundError(f"no shipped model {path.name}; train one with python -m cmmlib.train cmfgen")
