@@ -338,6 +338,18 @@ def predict(model: ClassifierModel, x: Any, head: str | None = None):
     return _select(model, out, head)
 
 
+def class_frequencies(model: ClassifierModel, x: Any, head: str | None = None) -> np.ndarray:
+    r"""Fraction of the images ``x`` ``(n, d)`` predicted in each class of ``head``: the
+    ``(n_classes,)`` vector :math:`f_c = \frac1n \#\{i : \hat y(x_i) = c\}`, summing to 1. The
+    total-variation distance :math:`\frac12 \sum_c |f_c - g_c|` between two sets' frequencies
+    says how far a generator's mix of classes is from the real one (0: the same mix).
+    ``head`` is required for a multi-head model."""
+    if head is None and model.multi_head:
+        raise ValueError(f"name the head of a multi-head model, one of {sorted(model.heads)}")
+    predicted = np.asarray(predict(model, x, head))
+    return np.bincount(predicted, minlength=model.heads[head or SINGLE_HEAD]) / predicted.shape[0]
+
+
 def accuracy(model: ClassifierModel, x: Any, labels: Any):
     """Fraction of ``x`` whose predicted class equals ``labels``.
 

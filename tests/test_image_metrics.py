@@ -158,6 +158,9 @@ def test_classifier_learns_mnist(mnist14):
     np.testing.assert_allclose(np.asarray(im.confidence(model, xte[:100])), proba.max(1),
                                rtol=1e-6)
     np.testing.assert_array_equal(np.asarray(im.predict(model, xte[:100])), proba.argmax(1))
+    # one head: the mix of predicted digits is close to the true mix
+    freq = im.class_frequencies(model, xte)
+    assert freq.shape == (10,) and 0.5 * np.abs(freq - np.bincount(yte, minlength=10) / len(yte)).sum() < 0.05
     # a wrong-label check: shuffled labels give chance-level accuracy
     assert im.accuracy(model, xte, np.roll(yte, 1)) < 0.3
 
@@ -193,6 +196,15 @@ def test_classifier_is_deterministic_and_multi_head():
     # per-attribute accuracy really is per attribute: corrupt one attribute only
     acc_bad = im.accuracy(model, x, {"sign": attrs["sign"], "argmax": (attrs["argmax"] + 1) % 3})
     assert acc_bad["sign"] == acc["sign"] and acc_bad["argmax"] < 0.1
+    # class frequencies are those of the predictions, per head
+    freq = im.class_frequencies(model, x, "argmax")
+    np.testing.assert_allclose(freq, np.bincount(np.asarray(im.predict(model, x, "argmax")), minlength=3) / len(x))
+    assert freq.shape == (3,) and abs(freq.sum() - 1) < 1e-12 and np.abs(freq - np.bincount(attrs["argmax"]) / len(x)).sum() < 0.2
+    assert im.class_frequencies(model, x[x[:, 0] > 0], "sign")[1] > 0.9
+    with pytest.raises(ValueError, match="name the head"):
+        im.class_frequencies(model, x)
+    with pytest.raises(ValueError, match="head must be one of"):
+        im.class_frequencies(model, x, "colour")
     same = im.train_classifier(x, attrs, jax.random.PRNGKey(3), **kw)
     np.testing.assert_array_equal(model.losses, same.losses)
     other = im.train_classifier(x, attrs, jax.random.PRNGKey(4), **kw)
