@@ -118,6 +118,13 @@ INSPECT = r"""
 const done = arguments[arguments.length - 1];
 (async () => {
  try {
+  // the document as loaded: seen once in CI, on a loaded machine, the script ran before the
+  // page had a body (never on rerun); wait for it, bounded, and say where the script ran if not
+  for (let i = 0; i < 100 && !(document.body && document.readyState === "complete"); i++) {
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+  if (!document.body) throw new Error("no document body after 10 s at " + location.href
+                                      + " (document " + document.readyState + ")");
   const images = Array.from(document.images);
   images.forEach(img => { img.loading = "eager"; });
   // bounded waits: a stalled decode or typesetting is reported by the checks, not a script timeout
@@ -205,9 +212,10 @@ def _broken_links(links: list[str], base: str) -> list[str]:
 
 def _inspect(browser, url: str, attempts: int = 2) -> dict:
     """Load ``url`` and run :data:`INSPECT`. The page script bounds its own waits; a WebDriver
-    script timeout beyond them, or MathJax not loaded within them (each seen in CI on a loaded
-    machine, on a different page each time, never when rerun), gets one fresh load before it
-    counts as a failure; the failure then says what happened to the MathJax script."""
+    script timeout beyond them, MathJax not loaded within them, or an exception in the script
+    (a page with no body: each seen in CI on a loaded machine, on a different page each time,
+    never when rerun) gets one fresh load before it counts as a failure; the failure then says
+    what happened (to the MathJax script, or the exception with the address the script ran at)."""
     from selenium.common.exceptions import TimeoutException
 
     for attempt in range(attempts):
@@ -219,6 +227,8 @@ def _inspect(browser, url: str, attempts: int = 2) -> dict:
                 raise
             continue
         if "scriptError" in info:
+            if attempt < attempts - 1:
+                continue
             pytest.fail(f"{url}: the page inspection raised {info['scriptError']}")
         if info["mathjax"].startswith("not loaded") and attempt < attempts - 1:
             continue  # seen once in CI, on the first page with math, never on rerun
