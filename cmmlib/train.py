@@ -241,19 +241,29 @@ def _run_cmfgen(args: argparse.Namespace) -> None:
             if result.info["resumed_from"] is not None and milestone == milestones[0]:
                 print(f"resumed {noise} from its checkpoint at step {result.info['resumed_from']} in "
                       f"{out / f'_state-{noise}'}", flush=True)
-            generated = result.generate(jax.random.PRNGKey(milestone), eval_size * args.eval_batches)
             models = result.models()
+            # a model that stopped early (a guard) is the same model at every later milestone: measured once
+            measured = {(r["dataset"], r["seed"], r["steps"]): r for r in rows if r["noise"] == noise}
+            todo = [(name, seed, models[i].manifest["steps"]) not in measured for i, (name, seed) in enumerate(pairs)]
+            generated = (result.generate(jax.random.PRNGKey(milestone), eval_size * args.eval_batches)
+                         if any(todo) else None)
             for i, (name, seed) in enumerate(pairs):
-                samples = np.asarray(generated.samples[i])
-                row = {"dataset": name, "noise": noise, "seed": seed, "steps": models[i].manifest["steps"],
-                       "divergence": evaluation.divergences(samples, heldout[name]), "floor": floors[name],
-                       "sharpness": evaluation.sharpness(name, samples) if args.data is None else {},
-                       "train_wall_time_s": result.info["wall_time_s"], "status": models[i].manifest["status"]}
-                rows.append(row)
-                ratio = (f" = {row['divergence']['coarse'] / floors[name]['coarse']:.1f} x floor"
-                         if floors[name] else "")
-                print(f"{name:>22s} {noise:>8s} seed {seed} step {row['steps']:>6d}: divergence "
-                      f"{row['divergence']['coarse']:.5f}{ratio}; sharpness {row['sharpness']}", flush=True)
+                reached_i, status = models[i].manifest["steps"], models[i].manifest["status"]
+                if not todo[i]:
+                    row = measured[(name, seed, reached_i)]
+                    print(f"{name:>22s} {noise:>8s} seed {seed}: {status} at step {reached_i}, "
+                          f"measured there already", flush=True)
+                else:
+                    samples = np.asarray(generated.samples[i])
+                    row = {"dataset": name, "noise": noise, "seed": seed, "steps": reached_i,
+                           "divergence": evaluation.divergences(samples, heldout[name]), "floor": floors[name],
+                           "sharpness": evaluation.sharpness(name, samples) if args.data is None else {},
+                           "train_wall_time_s": result.info["wall_time_s"], "status": status}
+                    rows.append(row)
+                    ratio = (f" = {row['divergence']['coarse'] / floors[name]['coarse']:.1f} x floor"
+                             if floors[name] else "")
+                    print(f"{name:>22s} {noise:>8s} seed {seed} step {row['steps']:>6d}: divergence "
+                          f"{row['divergence']['coarse']:.5f}{ratio}; sharpness {row['sharpness']}", flush=True)
                 if _writes() and (milestone in args.save_at or milestone == steps):
                     model = models[i]
                     model.history = thin_history(model.history, args.history_stride)

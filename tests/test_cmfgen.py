@@ -1,4 +1,5 @@
 """CMFGen: shapes, bad data, the guard, exact resume, the CLI, and Prop. 2 on a Gaussian."""
+import functools
 import json
 
 import jax
@@ -117,6 +118,20 @@ def test_cli_rerun_past_an_evaluation_step_keeps_what_it_measured_there(tmp_path
     again = json.loads((tmp_path / "run" / "metrics.json").read_text())["rows"]
     assert [r["steps"] for r in first] == [r["steps"] for r in again] == [5, 10]
     assert again[0] == first[0]
+
+
+def test_cli_measures_a_model_that_stopped_early_once(tmp_path, monkeypatch):
+    # a guard that trips at once: the model stops at step 0 and stays there at every later milestone
+    monkeypatch.setattr(cmfgen, "train", functools.partial(cmfgen.train, max_abs_loss=1e-12))
+    sets = [f"{k}={v!r}" for k, v in {**TINY_FIELDS, "steps": 10}.items()]
+    with pytest.warns(RuntimeWarning, match="stopped at step 0"):
+        train.main(["cmfgen", "--dataset", "circles", "--profile", "ci", "--out", str(tmp_path / "run"),
+                    "--eval-at", "3", "6", "--eval-batches", "1", "--eval-size", "128", "--n-train", "512",
+                    "--no-progress", "--set", *sets])
+    rows = json.loads((tmp_path / "run" / "metrics.json").read_text())["rows"]
+    assert [(r["steps"], r["status"].split()[0]) for r in rows] == [(0, "stopped")]
+    model = cmmlib.load(tmp_path / "run" / "circles-gibbs-s0")  # the final model is still saved
+    assert model.manifest["steps"] == 0 and model.manifest["metrics"]["divergence"] == rows[0]["divergence"]
 
 
 def test_cli_trains_on_a_users_file(tmp_path, data):
