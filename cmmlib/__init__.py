@@ -24,6 +24,7 @@ _SUBMODULES = (
     "datasets",
     "dual",
     "evaluation",
+    "face_protocol",
     "gaussian",
     "icnn",
     "image_metrics",

@@ -3,7 +3,8 @@
 Chapter 7 compares image sets by the Fréchet distance between Gaussian fits of the features of a
 small classifier trained on the real training faces' attributes (:mod:`cmmlib.image_metrics`),
 with the median distance to the nearest training face beside it. This script applies the same
-protocol, with the same seeds and the settings of a profile's :func:`cmmlib.config.chapter7`, to
+protocol (:mod:`cmmlib.face_protocol`: data, seeds, classifier, references) with the settings of a
+profile's :func:`cmmlib.config.chapter7`, to
 any model checkpoints (folders written by ``python -m cmmlib.train cmfgen``), so that models of
 other settings (units, schedules) are compared with the shipped ones on equal terms. The rows
 also hold the two references of the chapter: held-out real faces (the floor) and samples of the
@@ -21,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import jax
 import numpy as np
 
 import cmmlib as cmm
@@ -46,22 +46,19 @@ def main() -> None:
 
     start = time.time()
     chapter = cmm.config.chapter7(args.profile)
-    faces_train, attr_train = cmm.datasets.cartoon("train", size=chapter.size, return_attributes=True)
-    faces_test = cmm.datasets.cartoon("test", size=chapter.size)
-    x_train = np.asarray(cmm.datasets.smooth(faces_train, jax.random.PRNGKey(0), chapter.smooth_sigma))
-    x_test = np.asarray(cmm.datasets.smooth(faces_test, jax.random.PRNGKey(1), chapter.smooth_sigma))
-    heads = {name: attr_train[name] for name in chapter.classifier_attributes}
-    clf = im.train_classifier(x_train, heads, jax.random.PRNGKey(3), steps=chapter.classifier_steps)
     n = chapter.n_generated
-    references = {"held-out real": x_test[:n],
-                  "moment-matched Gaussian": np.asarray(im.moment_matched_gaussian(x_train, jax.random.PRNGKey(4), n))}
-    rows = [{"label": label, **measures} for label, measures in im.compare_image_sets(clf, references, x_train).items()]
+    data = cmm.face_protocol.load(chapter)
+    clf = cmm.face_protocol.classifier(data, chapter)
+    references = cmm.face_protocol.references(data, n)
+    reference_features = im.features(clf, data.x_train)
+    rows = [{"label": label, **measures}
+            for label, measures in im.compare_image_sets(clf, references, data.x_train, reference_features).items()]
     for label, folder in args.models:
         model = cmm.load(folder)
         t0 = time.perf_counter()
-        generated = model.generate(jax.random.PRNGKey(7), n)
+        generated = cmm.face_protocol.generate(model, n)
         measures = im.compare_image_sets(clf, {"samples": np.asarray(generated.samples),
-                                               "noise": np.asarray(generated.noise)}, x_train)
+                                               "noise": np.asarray(generated.noise)}, data.x_train, reference_features)
         rows.append({"label": label, "folder": str(folder), "noise": model.noise, "steps": int(model.manifest["steps"]),
                      "icnn": cmm.model.module_config(model.icnn), **measures["samples"],
                      "noise_frechet": measures["noise"]["frechet"], "generate_s": time.perf_counter() - t0,
@@ -72,7 +69,7 @@ def main() -> None:
               flush=True)
     cmm.atomic.write_json(args.out, {
         "command": shlex.join(["python", *sys.argv]).replace(str(ROOT) + "/", ""),
-        "data": cmm.datasets.cartoon_source(), "profile": args.profile, "n": n,
+        "data": data.source, "profile": args.profile, "n": n,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "hardware": cmm.checkpoints.hardware(), "wall_time_s": time.time() - start,
         "rows": [{k: (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()} for row in rows]})
