@@ -23,6 +23,7 @@ fixed-point solution of :mod:`cmmlib.onedim`.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -172,6 +173,21 @@ def mean_hessian(model: Any, x: Any) -> jax.Array:
     """Average Hessian ``mean_i ∇²w_θ(x_i)`` over points ``x (n, d)``: ``(d, d)``. On Gaussian
     data the conjugate moment potential is quadratic (Prop. 2), so this is its precision."""
     return jnp.mean(jax.vmap(jax.hessian(model.w))(jnp.asarray(x)), axis=0)
+
+
+def hessian_eigenvalues(model: Any, x: Any) -> np.ndarray:
+    r"""The eigenvalues of :math:`\nabla^2 w_\theta(x_i)` at each point of ``x (n, d)``, ascending:
+    ``(n, d)`` float64. Their ratio :math:`\lambda_{\max}/\lambda_{\min}` is the condition number
+    of the conjugate problem :math:`\max_x \langle x, y\rangle - w_\theta(x)` near its solution,
+    which sets how fast a first-order solver (as in :mod:`cmmlib.conjugate`) converges there.
+    One compiled program per ICNN architecture (models that share one share it)."""
+    hessians = _hessians(model.icnn)(model.params, jnp.asarray(x, jnp.float32))
+    return np.linalg.eigvalsh(np.asarray(hessians, np.float64))
+
+
+@functools.lru_cache(maxsize=8)
+def _hessians(icnn: Any):
+    return jax.jit(jax.vmap(jax.hessian(icnn.apply, argnums=1), in_axes=(None, 0)))
 
 
 def curvature_floor(model: Any) -> float:

@@ -3,6 +3,7 @@ import jax
 import numpy as np
 import pytest
 
+import cmmlib
 from cmmlib import evaluation
 from cmmlib.datasets import toy2d
 from cmmlib.datasets.toy import standardisation
@@ -78,6 +79,26 @@ def test_curvature_floor_and_radial_curvature_on_known_potentials():
     assert evaluation.curvature_floor(flat) == pytest.approx(module.strong_convexity, abs=1e-6)
     np.testing.assert_allclose(evaluation.radial_curvature(flat, np.array([0.5, 1.5])), module.strong_convexity,
                                atol=1e-5)
+
+
+def test_hessian_eigenvalues_on_the_identity_start_and_on_a_trained_model():
+    """On w = ½‖x‖² every eigenvalue is 1; on a trained model each spectrum sits above the
+    curvature floor (convexity) and sums to the trace of the Hessian."""
+    from cmmlib import icnn
+    from cmmlib.model import Amortizer, ConjugateMomentModel
+
+    module = icnn.ICNN(features=(8, 8), output_init_scale=0.0)
+    start = ConjugateMomentModel(module, icnn.init_icnn(module, jax.random.PRNGKey(0), 3), Amortizer(features=(8,)),
+                                 None, 3)
+    points = jax.random.normal(jax.random.PRNGKey(1), (5, 3))
+    np.testing.assert_allclose(evaluation.hessian_eigenvalues(start, points), 1.0, atol=1e-5)
+    model = cmmlib.zoo.cmfgen("circles", "gibbs", 0)
+    x = 2.0 * jax.random.normal(jax.random.PRNGKey(2), (16, 2))
+    eig = evaluation.hessian_eigenvalues(model, x)
+    assert eig.shape == (16, 2) and eig.dtype == np.float64 and np.all(np.diff(eig, axis=1) >= 0)
+    assert eig.min() >= evaluation.curvature_floor(model) * (1 - 1e-4)
+    np.testing.assert_allclose(eig.sum(axis=1).mean(), np.trace(np.asarray(evaluation.mean_hessian(model, x))),
+                               rtol=1e-4)
 
 
 def test_weighted_regions_are_masses():
